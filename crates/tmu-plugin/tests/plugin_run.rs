@@ -1,0 +1,117 @@
+//! Running stages in-process through `Plugin::run`: success, config errors, failures, panics.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tmu_plugin::protocol::{ErrorKind, RunRequest};
+use tmu_plugin::{ArtifactKind, Context, Inputs, NullHost, ResultExt, Signature, Stage};
+
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    /// What to do: `ok`, `fail`, `panic`, `forget-output`.
+    #[serde(default = "ok")]
+    mode: String,
+    /// A number with a range.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 5))]
+    level: u32,
+}
+
+fn ok() -> String {
+    "ok".into()
+}
+
+struct Probe;
+
+impl Stage for Probe {
+    const KIND: &'static str = "test.probe";
+    type Config = Config;
+
+    fn signature() -> Signature {
+        Signature::new("writes a metrics file or misbehaves on request")
+            .optional_input("data", ArtifactKind::Dataset, "ignored")
+            .output("metrics", ArtifactKind::Metrics, "the seed")
+    }
+
+    fn run(ctx: &mut Context, _inputs: &Inputs, config: Config) -> anyhow::Result<()> {
+        match config.mode.as_str() {
+            "fail" => Err(std::io::Error::other("disk on fire")).help("try another disk"),
+            "panic" => panic!("probe exploded"),
+            "forget-output" => Ok(()),
+            _ => {
+                ctx.summary("seed", ctx.seed());
+                let path = ctx.output_path("metrics");
+                tmu_plugin::artifact::write_metrics(&path, &serde_json::json!({ "seed": ctx.seed() }))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+tmu_plugin::export_plugin!(Probe);
+
+fn request(dir: &std::path::Path, config: serde_json::Value) -> RunRequest {
+    RunRequest {
+        stage: "probe".into(),
+        kind: "test.probe".into(),
+        config,
+        inputs: Inputs::default(),
+        output_dir: dir.to_path_buf(),
+        work_dir: dir.to_path_buf(),
+        seed: 42,
+        device: "cpu".into(),
+    }
+}
+
+#[test]
+fn success_fills_defaults_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let resp = tmu_plugin().run(&request(dir.path(), serde_json::Value::Null), &NullHost).unwrap();
+    assert_eq!(resp.resolved_config, serde_json::json!({"mode": "ok", "level": 0}));
+    assert_eq!(resp.summary, serde_json::json!({"seed": 42}));
+    assert!(dir.path().join("metrics.json").is_file());
+}
+
+#[test]
+fn errors_are_structured() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = tmu_plugin();
+
+    let e = plugin.run(&request(dir.path(), serde_json::json!({"mode": "fail"})), &NullHost).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Failed);
+    assert_eq!(e.message, "disk on fire");
+    assert_eq!(e.help.as_deref(), Some("try another disk"));
+
+    let e = plugin.run(&request(dir.path(), serde_json::json!({"mood": "x"})), &NullHost).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Config);
+    assert_eq!(e.message, "invalid config for stage `probe` (test.probe)");
+    assert!(e.causes[0].contains("unknown field `mood`"), "{:?}", e.causes);
+
+    let e = plugin.run(&request(dir.path(), serde_json::json!({"mode": "panic"})), &NullHost).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Panic);
+    assert_eq!(e.message, "stage `probe` (test.probe) of plugin `tmu-plugin` panicked");
+    assert_eq!(e.causes[0], "probe exploded");
+    assert!(e.causes[1].contains("plugin_run.rs"), "{:?}", e.causes);
+
+    let e = plugin.run(&request(dir.path(), serde_json::json!({"mode": "forget-output"})), &NullHost).unwrap_err();
+    assert!(e.message.contains("finished without writing its output `metrics`"), "{}", e.message);
+
+    let mut r = request(dir.path(), serde_json::Value::Null);
+    r.kind = "test.nope".into();
+    let e = plugin.run(&r, &NullHost).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Request);
+    assert!(e.message.contains("has no stage kind `test.nope` (it has: test.probe)"));
+}
+
+#[test]
+fn description_carries_schema_with_docs_and_ranges() {
+    let d = tmu_plugin().describe();
+    assert_eq!(d.name, "tmu-plugin");
+    assert_eq!(d.abi_version, tmu_plugin::abi::ABI_VERSION);
+    let s = &d.stages[0];
+    assert_eq!(s.kind, "test.probe");
+    let props = &s.config_schema["properties"];
+    assert_eq!(props["mode"]["description"], "What to do: `ok`, `fail`, `panic`, `forget-output`.");
+    assert_eq!(props["level"]["maximum"], 5);
+    assert_eq!(s.config_schema["additionalProperties"], false);
+}
