@@ -8,7 +8,7 @@ use crate::inputs::Inputs;
 use crate::protocol::{ErrorKind, PluginDescription, RunRequest, RunResponse, StageDescription, WireError};
 use crate::stage::{ArtifactKind, Signature, Stage};
 
-type RunStageFn = fn(&mut Context<'_>, &Inputs, serde_json::Value) -> Result<serde_json::Value, WireError>;
+type RunStageFn = fn(&mut Context<'_>, &Inputs, serde_json::Value, bool) -> Result<serde_json::Value, WireError>;
 
 /// One registered stage: its kind and monomorphised entry points.
 pub struct StageEntry {
@@ -41,6 +41,7 @@ fn run_stage<S: Stage>(
     ctx: &mut Context<'_>,
     inputs: &Inputs,
     config: serde_json::Value,
+    preflight: bool,
 ) -> Result<serde_json::Value, WireError> {
     // A missing `config` table means "all defaults".
     let config = if config.is_null() { serde_json::Value::Object(Default::default()) } else { config };
@@ -51,6 +52,10 @@ fn run_stage<S: Stage>(
         help: Some(format!("`tmu describe {}` lists the fields and their defaults", S::KIND)),
     })?;
     let resolved = serde_json::to_value(&config).unwrap_or(serde_json::Value::Null);
+    if preflight {
+        S::preflight(&config).map_err(|e| WireError::from_anyhow(ErrorKind::Failed, &e))?;
+        return Ok(resolved);
+    }
     S::run(ctx, inputs, config).map_err(|e| WireError::from_anyhow(ErrorKind::Failed, &e))?;
     Ok(resolved)
 }
@@ -99,12 +104,16 @@ impl Plugin {
             &request.work_dir,
             signature.clone(),
         );
-        let outcome = catch_unwind(AssertUnwindSafe(|| (entry.run)(&mut ctx, &request.inputs, request.config.clone())));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            (entry.run)(&mut ctx, &request.inputs, request.config.clone(), request.preflight)
+        }));
         let resolved_config = match outcome {
             Ok(result) => result?,
             Err(payload) => return Err(panic_error(self.name, &request.stage, entry.kind, payload)),
         };
-        check_outputs(&request.stage, entry.kind, &signature, &request.output_dir)?;
+        if !request.preflight {
+            check_outputs(&request.stage, entry.kind, &signature, &request.output_dir)?;
+        }
         Ok(RunResponse {
             resolved_config,
             device: ctx.device_used().unwrap_or("cpu").to_string(),

@@ -59,6 +59,10 @@ pub struct RunRequest {
     pub seed: u64,
     /// `cpu`, `cuda`, `cuda:N` or `auto`.
     pub device: String,
+    /// Only check that the stage can run (`Stage::preflight`): no inputs are read, nothing is
+    /// written; the response carries the resolved config.
+    #[serde(default)]
+    pub preflight: bool,
 }
 
 /// What a successful `tmu_plugin_run` returns.

@@ -218,6 +218,14 @@ pub trait Stage: 'static {
         Vec::new()
     }
 
+    /// Checks, before any stage of the pipeline runs, that this stage can run: files its config
+    /// names exist, options fit together. Cheap, no outputs. A data set stage whose files are
+    /// missing says here what to put where, so a run stops before any work.
+    fn preflight(config: &Self::Config) -> anyhow::Result<()> {
+        let _ = config;
+        Ok(())
+    }
+
     /// Runs the stage: read inputs through `inputs`, write every output port to
     /// `ctx.output_path(port)`, report progress through `ctx`.
     fn run(ctx: &mut Context, inputs: &Inputs, config: Self::Config) -> anyhow::Result<()>;

@@ -33,6 +33,10 @@ impl Stage for Probe {
             .output("metrics", ArtifactKind::Metrics, "the seed")
     }
 
+    fn preflight(config: &Config) -> anyhow::Result<()> {
+        if config.mode == "unready" { Err(tmu_plugin::with_help("data not found", "put it there")) } else { Ok(()) }
+    }
+
     fn run(ctx: &mut Context, _inputs: &Inputs, config: Config) -> anyhow::Result<()> {
         match config.mode.as_str() {
             "fail" => Err(std::io::Error::other("disk on fire")).help("try another disk"),
@@ -60,6 +64,7 @@ fn request(dir: &std::path::Path, config: serde_json::Value) -> RunRequest {
         work_dir: dir.to_path_buf(),
         seed: 42,
         device: "cpu".into(),
+        preflight: false,
     }
 }
 
@@ -114,4 +119,18 @@ fn description_carries_schema_with_docs_and_ranges() {
     assert_eq!(props["mode"]["description"], "What to do: `ok`, `fail`, `panic`, `forget-output`.");
     assert_eq!(props["level"]["maximum"], 5);
     assert_eq!(s.config_schema["additionalProperties"], false);
+}
+
+#[test]
+fn preflight_checks_without_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = request(dir.path(), serde_json::json!({"mode": "panic"}));
+    r.preflight = true;
+    let resp = tmu_plugin().run(&r, &NullHost).unwrap();
+    assert_eq!(resp.resolved_config["mode"], "panic");
+    assert!(!dir.path().join("metrics.json").exists());
+    let mut r = request(dir.path(), serde_json::json!({"mode": "unready"}));
+    r.preflight = true;
+    let e = tmu_plugin().run(&r, &NullHost).unwrap_err();
+    assert_eq!((e.message.as_str(), e.help.as_deref()), ("data not found", Some("put it there")));
 }

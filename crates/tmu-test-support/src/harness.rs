@@ -107,6 +107,7 @@ pub fn run_stage_with(
         work_dir: work,
         seed: options.seed,
         device: options.device.clone(),
+        preflight: false,
     };
     let response = plugin.run(&request, host)?;
     Ok(StageRun { dir, response })
