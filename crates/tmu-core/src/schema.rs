@@ -1,0 +1,216 @@
+//! The JSON Schema of the pipeline file format, with every known stage's config schema, for editors.
+
+use serde_json::{Map, Value, json};
+use tmu_plugin::Arity;
+
+use crate::catalog::StageCatalog;
+use crate::names::{KIND_PATTERN, NAME_PATTERN};
+
+/// A stage output reference, `"<stage>.<output>"`.
+const REFERENCE_PATTERN: &str = "^[a-z][a-z0-9_-]{0,63}\\.[a-z][a-z0-9_-]{0,63}$";
+const DEVICE_PATTERN: &str = "^(cpu|cuda|cuda:[0-9]+|auto)$";
+
+/// The JSON Schema (draft 2020-12) of a pipeline file, as TOML read into JSON.
+///
+/// Each stage table is checked by `kind`: an `if`/`then` per known kind constrains its `inputs`
+/// (port names, list/map/one shapes, required ports) and its `config` (the stage's own schema,
+/// whose `$defs` are moved to the root under `<kind>.` and whose `$ref`s are rewritten to
+/// match). Editors (taplo, Even Better TOML) use it to complete and check pipeline files.
+/// What a schema cannot say (references to existing stages, artifact kinds on edges, cycles)
+/// is left to [`crate::validate`].
+pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
+    let kinds = catalog.kinds();
+    let mut defs = Map::new();
+    defs.insert(
+        "reference".into(),
+        json!({
+            "description": "An output of another stage: `\"<stage>.<output>\"`.",
+            "type": "string",
+            "pattern": REFERENCE_PATTERN
+        }),
+    );
+    defs.insert("device".into(), json!({
+        "description": "`cpu`, `cuda` (the first GPU), `cuda:N` or `auto` (CUDA when the plugin has it and a GPU is present).",
+        "type": "string",
+        "pattern": DEVICE_PATTERN
+    }));
+    let mut rules = Vec::new();
+    for kind in &kinds {
+        let Some(desc) = catalog.stage(kind) else { continue };
+        let config_def = format!("{kind}");
+        let (config, inner_defs) = relocate(&desc.config_schema, &config_def);
+        defs.insert(config_def.clone(), config);
+        defs.extend(inner_defs);
+        let mut ports = Map::new();
+        for p in &desc.inputs {
+            let r = json!({ "$ref": "#/$defs/reference" });
+            let shape = match p.arity {
+                Arity::One => r,
+                Arity::List => json!({ "type": "array", "items": r }),
+                Arity::Map => json!({ "type": "object", "additionalProperties": r }),
+            };
+            let mut shape = shape.as_object().cloned().unwrap_or_default();
+            shape.insert("description".into(), Value::String(format!("{} (`{}`)", p.description, p.kind)));
+            ports.insert(p.name.clone(), Value::Object(shape));
+        }
+        let required: Vec<&str> = desc.inputs.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
+        let mut then = json!({
+            "properties": {
+                "inputs": { "properties": ports, "additionalProperties": false },
+                "config": { "$ref": format!("#/$defs/{config_def}") }
+            }
+        });
+        if !required.is_empty() {
+            then["required"] = json!(["inputs"]);
+            then["properties"]["inputs"]["required"] = json!(required);
+        }
+        rules.push(json!({
+            "if": { "properties": { "kind": { "const": kind } }, "required": ["kind"] },
+            "then": then
+        }));
+    }
+    let kind_schema = if kinds.is_empty() {
+        json!({ "type": "string", "pattern": KIND_PATTERN })
+    } else {
+        json!({ "type": "string", "enum": kinds })
+    };
+    let kind_descriptions: Vec<Value> = kinds
+        .iter()
+        .filter_map(|k| catalog.stage(k))
+        .map(|d| json!({ "const": d.kind, "description": d.description }))
+        .collect();
+    let mut kind_schema = kind_schema;
+    if !kind_descriptions.is_empty() {
+        kind_schema["anyOf"] = Value::Array(kind_descriptions);
+    }
+    defs.insert(
+        "stage".into(),
+        json!({
+            "type": "object",
+            "required": ["kind"],
+            "additionalProperties": false,
+            "properties": {
+                "kind": kind_schema,
+                "inputs": {
+                    "description": "Input port -> `\"<stage>.<output>\"`, an array of them or a table of them.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "anyOf": [
+                            { "$ref": "#/$defs/reference" },
+                            { "type": "array", "items": { "$ref": "#/$defs/reference" } },
+                            { "type": "object", "additionalProperties": { "$ref": "#/$defs/reference" } }
+                        ]
+                    }
+                },
+                "config": { "description": "The stage's settings (see `tmu describe <kind>`).", "type": "object" },
+                "device": { "$ref": "#/$defs/device" }
+            },
+            "allOf": rules
+        }),
+    );
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "tmu pipeline",
+        "description": "A tmu pipeline file: stages, their inputs and configs.",
+        "type": "object",
+        "required": ["format", "stages"],
+        "additionalProperties": false,
+        "properties": {
+            "format": { "description": "The file format version.", "const": 1 },
+            "name": { "description": "Names the run folder `runs/<name>/`; defaults to the file stem.", "type": "string", "pattern": NAME_PATTERN },
+            "seed": { "description": "Every stage's seed derives from it and the stage name.", "type": "integer", "minimum": 0 },
+            "device": { "$ref": "#/$defs/device" },
+            "description": { "type": "string" },
+            "plugins": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "paths": {
+                        "description": "Plugin libraries or folders, relative to this file.",
+                        "type": "array",
+                        "items": { "type": "string" }
+                    }
+                }
+            },
+            "stages": {
+                "type": "object",
+                "propertyNames": { "pattern": NAME_PATTERN },
+                "additionalProperties": { "$ref": "#/$defs/stage" }
+            }
+        },
+        "$defs": defs
+    })
+}
+
+/// A stage's config schema ready to live at `#/$defs/<name>`: its own `$defs` come out as
+/// `<name>.<def>` entries and every local `$ref` is rewritten to point at the new places.
+fn relocate(schema: &Value, name: &str) -> (Value, Map<String, Value>) {
+    let mut schema = schema.clone();
+    let mut inner = Map::new();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("$schema");
+        obj.remove("$id");
+        for key in ["$defs", "definitions"] {
+            if let Some(Value::Object(defs)) = obj.remove(key) {
+                for (k, v) in defs {
+                    inner.insert(format!("{name}.{k}"), v);
+                }
+            }
+        }
+    }
+    let fix = |v: &mut Value| rewrite_refs(v, name);
+    fix(&mut schema);
+    inner.values_mut().for_each(fix);
+    (schema, inner)
+}
+
+fn rewrite_refs(v: &mut Value, name: &str) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if k == "$ref"
+                    && let Value::String(r) = child
+                {
+                    *r = rewrite_ref(r, name);
+                } else {
+                    rewrite_refs(child, name);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| rewrite_refs(c, name)),
+        _ => {}
+    }
+}
+
+fn rewrite_ref(r: &str, name: &str) -> String {
+    for prefix in ["#/$defs/", "#/definitions/"] {
+        if let Some(rest) = r.strip_prefix(prefix) {
+            return format!("#/$defs/{name}.{rest}");
+        }
+    }
+    match r.strip_prefix('#') {
+        Some(rest) => format!("#/$defs/{name}{rest}"),
+        None => r.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_are_relocated() {
+        assert_eq!(rewrite_ref("#/$defs/Strategy", "split.forget"), "#/$defs/split.forget.Strategy");
+        assert_eq!(rewrite_ref("#/definitions/A/properties/x", "k.s"), "#/$defs/k.s.A/properties/x");
+        assert_eq!(rewrite_ref("#", "k.s"), "#/$defs/k.s");
+        assert_eq!(rewrite_ref("#/properties/a", "k.s"), "#/$defs/k.s/properties/a");
+        assert_eq!(rewrite_ref("https://x/y.json", "k.s"), "https://x/y.json");
+        let (s, defs) = relocate(
+            &json!({ "$schema": "x", "properties": { "a": { "$ref": "#/$defs/A" } }, "$defs": { "A": { "$ref": "#/$defs/B" }, "B": {} } }),
+            "k.s",
+        );
+        assert_eq!(s, json!({ "properties": { "a": { "$ref": "#/$defs/k.s.A" } } }));
+        assert_eq!(defs["k.s.A"], json!({ "$ref": "#/$defs/k.s.B" }));
+        assert!(defs.contains_key("k.s.B"));
+    }
+}
