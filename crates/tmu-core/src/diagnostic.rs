@@ -152,6 +152,11 @@ impl Diagnostics {
         self.items.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
     }
 
+    /// Drops a diagnostic equal to the one before it (after [`Diagnostics::sort`]).
+    pub fn dedup(&mut self) {
+        self.items.dedup();
+    }
+
     /// `Err(self)` when there is any diagnostic, else `Ok(value)`.
     pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
         if self.items.is_empty() { Ok(value) } else { Err(self) }

@@ -39,6 +39,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RawPipeline, Diagnostics> {
             ds.push(syntax_error(&e, text));
         }
         ds.sort();
+        ds.dedup();
         return Err(ds);
     }
     let mut p = Parser { problems: Vec::new() };
@@ -124,7 +125,7 @@ impl Parser {
         let found = a_type(value.get_ref());
         self.problems.push(
             Diagnostic::new(Code::Structure, format!("{what} must be {expected}"))
-                .at(span(value), format!("expected {expected}, found {found}")),
+                .at(span(value), format!("found {found}")),
         );
     }
 

@@ -26,6 +26,16 @@ pub fn one_of<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     }
 }
 
+/// `a`, `b` and `c` for messages.
+pub fn all_of<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(|s| format!("`{s}`")).collect();
+    match items.len() {
+        0 => "none".to_string(),
+        1 => items[0].clone(),
+        n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +56,6 @@ mod tests {
         assert_eq!(one_of([]), "nothing");
         assert_eq!(one_of(["a"]), "`a`");
         assert_eq!(one_of(["a", "b", "c"]), "`a`, `b` or `c`");
+        assert_eq!(all_of(["a", "b"]), "`a` and `b`");
     }
 }

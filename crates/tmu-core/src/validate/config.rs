@@ -9,7 +9,7 @@ use tmu_plugin::protocol::StageDescription;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::raw::{RawStage, RawValue, RawValueKind};
 use crate::source::Span;
-use crate::suggest::{did_you_mean, one_of};
+use crate::suggest::{all_of, did_you_mean, one_of};
 
 /// Compiled config schemas by stage kind (compiled once per validation). `Err` holds why a
 /// plugin's schema does not compile.
@@ -50,10 +50,19 @@ pub(crate) fn check_config(
     // Where to point when the config as a whole is wrong: the `config` key, else the stage name.
     let whole = stage.config_key.unwrap_or(stage.name.span);
     let before = ds.len();
-    for error in validator.iter_errors(&json) {
-        for d in diagnose(&error, config, whole, desc) {
-            ds.push(d);
+    let errors: Vec<ValidationError<'_>> = validator.iter_errors(&json).collect();
+    // A value of the wrong type also fails its `enum`, range and so on: say only the type.
+    let mistyped: Vec<&str> = errors
+        .iter()
+        .filter(|e| matches!(e.kind(), ValidationErrorKind::Type { .. }))
+        .map(|e| e.instance_path().as_str())
+        .collect();
+    for error in &errors {
+        let is_type = matches!(error.kind(), ValidationErrorKind::Type { .. });
+        if !is_type && mistyped.contains(&error.instance_path().as_str()) {
+            continue;
         }
+        ds.extend(diagnose(error, config, whole, desc));
     }
     (ds.len() == before).then_some(json)
 }
@@ -135,8 +144,7 @@ fn diagnose(e: &ValidationError<'_>, config: &RawValue, whole: Span, desc: &Stag
                 .map(|name| {
                     let span = object.and_then(|o| o.entry(name)).map_or(object_span, |(k, _)| k);
                     let help = did_you_mean(name, known.iter().copied()).or_else(|| {
-                        (!known.is_empty())
-                            .then(|| format!("the fields of `{field}` are {}", one_of(known.iter().copied())))
+                        (!known.is_empty()).then(|| format!("`{field}` takes {}", all_of(known.iter().copied())))
                     });
                     Diagnostic::new(Code::Config, format!("unknown field `{name}` in the config of `{kind}`"))
                         .at(span, "unknown field")

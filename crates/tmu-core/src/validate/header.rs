@@ -66,7 +66,11 @@ pub(crate) fn parse_device(value: &str, span: Span, ds: &mut Diagnostics) -> Opt
             ds.push(
                 Diagnostic::new(Code::InvalidDevice, format!("unknown device `{value}`"))
                     .at(span, "expected `cpu`, `cuda`, `cuda:N` or `auto`")
-                    .maybe_help(crate::suggest::did_you_mean(value, ["cpu", "cuda", "auto"])),
+                    .maybe_help(if value.starts_with("gpu") {
+                        Some("did you mean `cuda`? GPUs are named `cuda` or `cuda:N`".to_string())
+                    } else {
+                        crate::suggest::did_you_mean(value, ["cpu", "cuda", "auto"])
+                    }),
             );
             None
         }

@@ -12,7 +12,7 @@ use crate::names::{NAME_RULE, OutputRef, is_valid_kind, is_valid_name};
 use crate::plan::{PlannedInput, PortBinding};
 use crate::raw::{RawBinding, RawInput, RawPipeline, RawStage};
 use crate::source::Spanned;
-use crate::suggest::{did_you_mean, one_of};
+use crate::suggest::{all_of, did_you_mean, one_of};
 
 /// What validation learnt about one stage; the `Option`s are `None` when it found a problem.
 pub(crate) struct Checked {
@@ -213,7 +213,7 @@ fn unknown_port(stage: &RawStage, desc: &StageDescription, input: &RawInput) -> 
     let names = desc.inputs.iter().map(|p| p.name.as_str());
     let help = did_you_mean(&input.port.value, names.clone()).unwrap_or_else(|| match desc.inputs.len() {
         0 => format!("`{}` takes no inputs", desc.kind),
-        _ => format!("its inputs are {}", one_of(names)),
+        _ => format!("its inputs are {}", all_of(names)),
     });
     Diagnostic::new(
         Code::UnknownPort,
@@ -230,21 +230,23 @@ fn resolve<'d>(
     r: &Spanned<String>,
     ds: &mut Diagnostics,
 ) -> Option<(usize, Option<&'d OutputPort>)> {
-    let parsed =
-        match OutputRef::parse(&r.value) {
-            Ok(p) => p,
-            Err(e) => {
-                let d = Diagnostic::new(Code::InvalidReference, format!("invalid reference `{}`", r.value))
-                    .at(r.span, e.to_string());
-                // `"data"` alone: suggest its outputs.
-                let help =
-                    raw.stages.iter().position(|s| s.name.value == r.value).and_then(|j| descriptions[j]).map(|d| {
-                        format!("name one of its outputs: {}", one_of(d.outputs.iter().map(|o| o.name.as_str())))
-                    });
-                ds.push(d.maybe_help(help.or_else(|| Some("references are written `\"<stage>.<output>\"`".into()))));
-                return None;
-            }
-        };
+    let parsed = match OutputRef::parse(&r.value) {
+        Ok(p) => p,
+        Err(e) => {
+            let d = Diagnostic::new(Code::InvalidReference, format!("invalid reference `{}`", r.value))
+                .at(r.span, e.to_string());
+            // `"data"` alone: suggest its outputs.
+            let help = raw.stages.iter().position(|s| s.name.value == r.value).and_then(|j| descriptions[j]).map(|d| {
+                let refs: Vec<String> = d.outputs.iter().map(|o| format!("{}.{}", r.value, o.name)).collect();
+                match refs.as_slice() {
+                    [one] => format!("did you mean `{one}`?"),
+                    _ => format!("name one of its outputs: {}", one_of(refs.iter().map(String::as_str))),
+                }
+            });
+            ds.push(d.maybe_help(help.or_else(|| Some("references are written `\"<stage>.<output>\"`".into()))));
+            return None;
+        }
+    };
     let Some(j) = raw.stages.iter().position(|s| s.name.value == parsed.stage) else {
         let names = raw.stages.iter().map(|s| s.name.value.as_str());
         ds.push(
@@ -260,7 +262,7 @@ fn resolve<'d>(
         None => {
             let names = desc.outputs.iter().map(|o| o.name.as_str());
             let help = did_you_mean(&parsed.output, names.clone())
-                .unwrap_or_else(|| format!("its outputs are {}", one_of(names)));
+                .unwrap_or_else(|| format!("its outputs are {}", all_of(names)));
             ds.push(
                 Diagnostic::new(
                     Code::UnknownOutput,
