@@ -1,5 +1,56 @@
-//! `cargo xtask`: tmu's build tasks (run, check, bench, codegen, ci); never links candle.
+//! `cargo xtask`: tmu's build tasks (run, check, plan, ci, codegen, bench); never links candle.
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("xtask: no tasks yet")
+mod build;
+mod ci;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+cargo xtask <task> [args]
+
+tasks:
+  run <pipeline.toml> [tmu run args]   build tmu and the plugins in release, then `tmu run`
+  check <pipeline.toml>                build, then `tmu check` (every problem, with line:column)
+  plan <pipeline.toml> [--dot]         build, then `tmu plan`
+  tmu <args>                           build, then run the release `tmu` with any arguments
+  ci [--no-smoke]                      fmt, clippy -D warnings, tests, quickstart smoke run
+";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match task.as_str() {
+        "run" | "check" | "plan" => {
+            let Some(pipeline) = rest.first() else { bail!("usage: cargo xtask {task} <pipeline.toml>\n\n{USAGE}") };
+            let mut tmu_args = vec![task.clone(), pipeline.clone()];
+            tmu_args.extend(rest[1..].iter().cloned());
+            build::run_tmu(&tmu_args)
+        }
+        "tmu" => build::run_tmu(&rest),
+        "ci" => ci::run(&rest),
+        "" | "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown task `{other}`\n\n{USAGE}"),
+    }
+}
+
+/// The workspace root (the parent of this crate's folder).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Runs a command in the workspace root, failing with the command line when it fails.
+pub fn sh(cmd: &mut std::process::Command) -> Result<()> {
+    let line = format!("{cmd:?}");
+    eprintln!("$ {line}");
+    let status = cmd.current_dir(root()).status().with_context(|| format!("cannot start {line}"))?;
+    if !status.success() {
+        bail!("{line} failed with {status}");
+    }
+    Ok(())
 }
