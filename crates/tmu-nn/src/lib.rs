@@ -1,0 +1,40 @@
+//! tmu-nn: the candle model zoo, training engine, fast custom ops and model artifacts of tmu.
+//!
+//! - [`Network`]: an architecture ([`ArchConfig`]) with weights in PyTorch layout and its input
+//!   normalisation; `new` (seeded init), `load`/`save` (model artifacts), `forward_t`.
+//! - [`DeviceData`]: a data set uploaded once as u8; batches gathered and normalised on the device.
+//! - [`fit`] trains a classifier; [`train_loop`] runs the same machinery (optimizer, schedule,
+//!   shuffling, augmentation, stop rules, progress, cancellation, checkpoints) with a caller's
+//!   per-batch loss.
+//! - [`predict`], [`evaluate`] and [`input_gradient`] for feature extractors and evaluators.
+
+pub mod data;
+pub mod error;
+pub mod init;
+pub mod layers;
+pub mod loss;
+mod model_file;
+pub mod models;
+mod network;
+pub mod ops;
+pub mod optim;
+pub mod predict;
+pub mod train;
+
+pub use data::{Augment, DeviceData};
+pub use error::{NnError, Result};
+pub use model_file::{
+    META_ARCH, META_ARCH_CONFIG, META_CLASSES, META_INPUT_SHAPE, META_MEAN, META_NUM_CLASSES, META_STD,
+};
+pub use models::{ArchConfig, ArchName, ArchOptions};
+pub use network::{Network, NetworkSpec};
+pub use optim::{Optimizer, OptimizerConfig, Schedule};
+pub use predict::{Predictions, evaluate, input_gradient, input_gradient_with, predict};
+pub use train::{
+    Batch, Control, EpochStats, NoObserver, StepOutput, StopRules, TrainConfig, TrainObserver, TrainOptions,
+    TrainReport, fit, train_loop,
+};
+
+/// Re-exported so that users of tmu-nn build against the same candle.
+pub use candle_core as candle;
+pub use candle_nn;

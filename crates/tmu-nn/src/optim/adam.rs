@@ -1,0 +1,35 @@
+//! One Adam / AdamW update of one parameter, PyTorch's `torch.optim.Adam` / `AdamW` step
+//! (no amsgrad).
+
+use candle_core::{Result, Tensor, Var};
+
+use super::AdamConfig;
+
+/// Updates `p` in place; `m`, `v` are the moment estimates, `step` the 1-based step count.
+pub(super) fn adam_update(
+    c: &AdamConfig,
+    decoupled: bool,
+    lr: f64,
+    step: u64,
+    p: &Var,
+    g: &Tensor,
+    m: &mut Tensor,
+    v: &mut Tensor,
+) -> Result<()> {
+    let mut pv = p.as_tensor().detach();
+    let mut g = g.clone();
+    if c.weight_decay != 0.0 {
+        if decoupled {
+            pv = pv.affine(1.0 - lr * c.weight_decay, 0.0)?;
+        } else {
+            g = (g + pv.affine(c.weight_decay, 0.0)?)?;
+        }
+    }
+    *m = (m.affine(c.beta1, 0.0)? + g.affine(1.0 - c.beta1, 0.0)?)?;
+    *v = (v.affine(c.beta2, 0.0)? + g.sqr()?.affine(1.0 - c.beta2, 0.0)?)?;
+    let bc1 = 1.0 - c.beta1.powf(step as f64);
+    let bc2 = 1.0 - c.beta2.powf(step as f64);
+    let denom = v.sqrt()?.affine(1.0 / bc2.sqrt(), c.eps)?;
+    let update = m.div(&denom)?.affine(lr / bc1, 0.0)?;
+    p.set(&(pv - update)?)
+}

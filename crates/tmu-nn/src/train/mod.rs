@@ -1,0 +1,15 @@
+//! The training engine: [`train_loop`] (a caller's per-batch loss) and [`fit`] (cross-entropy
+//! classification) share the optimizer, schedule, shuffling, augmentation, stop rules, progress,
+//! cancellation and per-epoch checkpoints.
+
+mod checkpoint;
+mod config;
+mod engine;
+mod fit;
+mod observer;
+
+pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
+pub use config::{StopRules, TrainConfig};
+pub use engine::{Batch, StepOutput, TrainOptions, TrainReport, train_loop};
+pub use fit::fit;
+pub use observer::{Control, EpochStats, NoObserver, StepProgress, TrainObserver};
