@@ -204,7 +204,8 @@ mod tests {
     #[test]
     fn cache_key_changes_with_every_ingredient() {
         let k = base().key();
-        let changes: Vec<(&str, Box<dyn Fn(&mut Owned)>)> = vec![
+        type Change = Box<dyn Fn(&mut Owned)>;
+        let changes: Vec<(&str, Change)> = vec![
             ("kind", Box::new(|o| o.kind = "eval.other".into())),
             ("plugin name", Box::new(|o| o.plugin[0] = "tmu-other".into())),
             ("plugin version", Box::new(|o| o.plugin[1] = "0.1.1".into())),
@@ -238,6 +239,15 @@ mod tests {
             assert_ne!(changed, k, "{what} did not change the key");
             assert!(seen.insert(changed), "{what} collided with another change");
         }
+    }
+
+    #[test]
+    fn cache_key_is_pinned() {
+        // Pinned so that an accidental change of the layout (which would silently invalidate
+        // every cache, or worse, make different layouts collide) is caught; an intended change
+        // bumps `DOMAIN` and this value. The value was reproduced independently by
+        // `scripts/cache_key_reference.py` (Python `blake3`, the layout documented on `cache_key`).
+        assert_eq!(base().key(), "ce1a6a3b734206d2aeb8fa4887a02d910091fd5fe8756e156109b7a88fe684d5");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
     let mut rules = Vec::new();
     for kind in &kinds {
         let Some(desc) = catalog.stage(kind) else { continue };
-        let config_def = format!("{kind}");
+        let config_def = kind.to_string();
         let (config, inner_defs) = relocate(&desc.config_schema, &config_def);
         defs.insert(config_def.clone(), config);
         defs.extend(inner_defs);
@@ -60,9 +60,17 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
                 "config": { "$ref": format!("#/$defs/{config_def}") }
             }
         });
+        let mut required_keys = Vec::new();
         if !required.is_empty() {
-            then["required"] = json!(["inputs"]);
+            required_keys.push("inputs");
             then["properties"]["inputs"]["required"] = json!(required);
+        }
+        // A missing `config` means `{}`: require the table when `{}` does not satisfy the schema.
+        if !empty_config_is_valid(&desc.config_schema) {
+            required_keys.push("config");
+        }
+        if !required_keys.is_empty() {
+            then["required"] = json!(required_keys);
         }
         rules.push(json!({
             "if": { "properties": { "kind": { "const": kind } }, "required": ["kind"] },
@@ -142,16 +150,21 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
     })
 }
 
+/// Whether `{}` satisfies a config schema (a schema that does not compile counts as not).
+fn empty_config_is_valid(schema: &Value) -> bool {
+    jsonschema::options().build(schema).is_ok_and(|v| v.is_valid(&json!({})))
+}
+
 /// A stage's config schema ready to live at `#/$defs/<name>`: its own `$defs` come out as
 /// `<name>.<def>` entries and every local `$ref` is rewritten to point at the new places.
 fn relocate(schema: &Value, name: &str) -> (Value, Map<String, Value>) {
     let mut schema = schema.clone();
     let mut inner = Map::new();
     if let Some(obj) = schema.as_object_mut() {
-        obj.remove("$schema");
-        obj.remove("$id");
+        obj.shift_remove("$schema");
+        obj.shift_remove("$id");
         for key in ["$defs", "definitions"] {
-            if let Some(Value::Object(defs)) = obj.remove(key) {
+            if let Some(Value::Object(defs)) = obj.shift_remove(key) {
                 for (k, v) in defs {
                     inner.insert(format!("{name}.{k}"), v);
                 }

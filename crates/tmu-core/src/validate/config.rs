@@ -193,10 +193,86 @@ fn diagnose(e: &ValidationError<'_>, config: &RawValue, whole: Span, desc: &Stag
             Diagnostic::new(Code::Config, format!("`{field}` of `{kind}` is out of range"))
                 .at(value_span, e.to_string()),
         ],
+        ValidationErrorKind::Constant { expected_value } => {
+            let expected = expected_value.as_str().map_or_else(|| expected_value.to_string(), str::to_string);
+            vec![
+                Diagnostic::new(Code::Config, format!("invalid value for `{field}` of `{kind}`"))
+                    .at(value_span, format!("expected `{expected}`")),
+            ]
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            alternatives(e, context, config, whole, desc).unwrap_or_else(|| {
+                vec![
+                    Diagnostic::new(Code::Config, format!("invalid `{field}` for `{kind}`"))
+                        .at(value_span, "matches none of the allowed forms")
+                        .help(format!("`tmu describe {kind}` documents the allowed forms")),
+                ]
+            })
+        }
         _ => {
             vec![Diagnostic::new(Code::Config, format!("invalid `{field}` for `{kind}`")).at(value_span, e.to_string())]
         }
     }
+}
+
+/// The values a `const` or `enum` error allows, with the instance path it is about.
+fn allowed_values(e: &ValidationError<'_>) -> Option<(String, Vec<String>)> {
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let values = match e.kind() {
+        ValidationErrorKind::Constant { expected_value } => vec![text(expected_value)],
+        ValidationErrorKind::Enum { options } => options.as_array()?.iter().map(text).collect(),
+        _ => return None,
+    };
+    Some((e.instance_path().as_str().to_string(), values))
+}
+
+/// Explains a value that matches none of the `oneOf`/`anyOf` alternatives (schemars writes
+/// enums with data and `Option`s that way): when every alternative rejects the same tag field,
+/// lists the tags; else reports the errors of the closest alternative (one whose tag matched
+/// and whose shape fits, with the fewest errors). `None` when neither applies.
+fn alternatives(
+    e: &ValidationError<'_>,
+    branches: &[Vec<ValidationError<'static>>],
+    config: &RawValue,
+    whole: Span,
+    desc: &StageDescription,
+) -> Option<Vec<Diagnostic>> {
+    let tags: Vec<Option<(String, Vec<String>)>> =
+        branches.iter().map(|b| b.iter().find_map(|x| allowed_values(x))).collect();
+    if !tags.is_empty() && tags.iter().all(Option::is_some) {
+        let tags: Vec<(String, Vec<String>)> = tags.into_iter().flatten().collect();
+        let path = tags[0].0.clone();
+        if tags.iter().all(|(p, _)| *p == path) {
+            let mut names: Vec<String> = Vec::new();
+            for v in tags.into_iter().flat_map(|(_, v)| v) {
+                if !names.contains(&v) {
+                    names.push(v);
+                }
+            }
+            let at = config.at_pointer(&path);
+            let span = at.map_or(whole, |(_, v)| v.span);
+            let found = match at.map(|(_, v)| &v.value) {
+                Some(crate::raw::RawValueKind::String(s)) => s.as_str(),
+                _ => "",
+            };
+            let kind = &desc.kind;
+            let d = Diagnostic::new(Code::Config, format!("invalid value for `{}` of `{kind}`", field_name(&path)))
+                .at(span, format!("expected {}", one_of(names.iter().map(String::as_str))))
+                .maybe_help(did_you_mean(found, names.iter().map(String::as_str)));
+            return Some(vec![d]);
+        }
+        return None;
+    }
+    let own_path = e.instance_path().as_str();
+    let wrong_shape = |b: &Vec<ValidationError<'_>>| {
+        b.iter().any(|x| matches!(x.kind(), ValidationErrorKind::Type { .. }) && x.instance_path().as_str() == own_path)
+    };
+    let best = branches
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| tags[*i].is_none() && !wrong_shape(b) && !b.is_empty())
+        .min_by_key(|(_, b)| b.len())?;
+    Some(best.1.iter().flat_map(|x| diagnose(x, config, whole, desc)).collect())
 }
 
 #[cfg(test)]
