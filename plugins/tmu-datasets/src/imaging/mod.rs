@@ -1,0 +1,27 @@
+//! Image files to u8 CHW tensors: decoding with limits, cropping, resizing, in parallel.
+
+mod batch;
+mod decode;
+mod options;
+
+pub use batch::{DecodeJob, decode_all};
+pub use decode::CropBox;
+pub use options::{
+    Channels, Fit, OnCorrupt, Prep, ResizeFilter, default_filter, default_fit, default_max_alloc_mb,
+    default_max_dimension, default_on_corrupt, image_prep,
+};
+
+/// File extensions read as images (compared case-insensitively).
+pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];
+
+/// Whether `path` has one of [`IMAGE_EXTENSIONS`].
+pub fn is_image_file(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// The image files of one folder, sorted by name.
+pub fn image_files(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    Ok(crate::paths::sorted_entries(dir)?.into_iter().filter(|p| p.is_file() && is_image_file(p)).collect())
+}

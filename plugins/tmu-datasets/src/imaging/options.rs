@@ -1,0 +1,126 @@
+//! Image preprocessing options shared by the image-file stages.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::output::check_range;
+
+/// Resampling filter of `image::imageops`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResizeFilter {
+    /// Nearest neighbour (fastest, blocky).
+    Nearest,
+    /// Bilinear.
+    Triangle,
+    /// Bicubic (Catmull-Rom).
+    CatmullRom,
+    /// Gaussian.
+    Gaussian,
+    /// Lanczos with a window of 3 (sharpest, slowest).
+    Lanczos3,
+}
+
+impl ResizeFilter {
+    pub fn to_image(self) -> image::imageops::FilterType {
+        use image::imageops::FilterType;
+        match self {
+            ResizeFilter::Nearest => FilterType::Nearest,
+            ResizeFilter::Triangle => FilterType::Triangle,
+            ResizeFilter::CatmullRom => FilterType::CatmullRom,
+            ResizeFilter::Gaussian => FilterType::Gaussian,
+            ResizeFilter::Lanczos3 => FilterType::Lanczos3,
+        }
+    }
+}
+
+/// How a (possibly non-square) region becomes a `size` x `size` image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fit {
+    /// Cut the largest square centred in the region, then resize (keeps the aspect ratio).
+    CenterCrop,
+    /// Resize the whole region to a square (distorts non-square regions).
+    Stretch,
+}
+
+/// What to do with an image that cannot be decoded or exceeds the decoding limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnCorrupt {
+    /// Stop with an error naming the file.
+    Error,
+    /// Leave the image out, count it in the stage summary (`skipped_images`) and log its name.
+    Skip,
+}
+
+/// Colour channels of the output images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channels {
+    /// Three channels, red, green, blue.
+    Rgb,
+    /// One channel of luma (`image`'s Rec. 709 weights).
+    Grey,
+}
+
+impl Channels {
+    pub fn count(self) -> usize {
+        match self {
+            Channels::Rgb => 3,
+            Channels::Grey => 1,
+        }
+    }
+}
+
+/// Everything that turns one image file into `channels x size x size` bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Prep {
+    pub size: u32,
+    pub channels: Channels,
+    pub fit: Fit,
+    pub filter: ResizeFilter,
+    /// Largest accepted width or height, in pixels.
+    pub max_dimension: u32,
+    /// Largest accepted decoded image (and file), in bytes.
+    pub max_bytes: u64,
+}
+
+impl Prep {
+    /// Bytes of one output image.
+    pub fn image_len(&self) -> usize {
+        self.channels.count() * self.size as usize * self.size as usize
+    }
+}
+
+// Defaults shared by the image-file stages' configs.
+pub fn default_fit() -> Fit {
+    Fit::CenterCrop
+}
+pub fn default_filter() -> ResizeFilter {
+    ResizeFilter::Triangle
+}
+pub fn default_on_corrupt() -> OnCorrupt {
+    OnCorrupt::Error
+}
+pub fn default_max_dimension() -> u32 {
+    8192
+}
+pub fn default_max_alloc_mb() -> u64 {
+    256
+}
+
+/// Checks the shared image options and builds the preprocessing.
+pub fn image_prep(
+    size: u32,
+    channels: Channels,
+    fit: Fit,
+    filter: ResizeFilter,
+    max_dimension: u32,
+    max_alloc_mb: u64,
+) -> anyhow::Result<Prep> {
+    check_range("size", f64::from(size), 8.0, 1024.0)?;
+    check_range("max_dimension", f64::from(max_dimension), 1.0, 65535.0)?;
+    check_range("max_alloc_mb", max_alloc_mb as f64, 1.0, 4096.0)?;
+    Ok(Prep { size, channels, fit, filter, max_dimension, max_bytes: max_alloc_mb << 20 })
+}

@@ -1,0 +1,34 @@
+//! Writing data-set outputs: statistics from the train split, validation, summary counts.
+
+use anyhow::Context as _;
+use tmu_plugin::Context;
+use tmu_plugin::artifact::Dataset;
+
+use crate::stats::channel_stats;
+
+/// Sets the mean and std of both splits to those of `train` (a model normalises every input
+/// with the statistics of the data it was trained on).
+pub fn set_train_stats(train: &mut Dataset, test: &mut Dataset) {
+    let (mean, std) = channel_stats(&train.images, train.shape[1], train.image_len());
+    train.meta.mean = mean.clone();
+    train.meta.std = std.clone();
+    test.meta.mean = mean;
+    test.meta.std = std;
+}
+
+/// Writes `data` to output `port` and records its size in the summary (`<port>_samples`).
+pub fn write_output(ctx: &mut Context, port: &str, data: &Dataset) -> anyhow::Result<()> {
+    let path = ctx.output_path(port);
+    data.write(&path).with_context(|| format!("writing output `{port}` of stage `{}`", ctx.stage_name()))?;
+    ctx.summary(&format!("{port}_samples"), data.len());
+    Ok(())
+}
+
+/// Fails with a message naming `field` unless `min <= value <= max`.
+pub fn check_range(field: &str, value: f64, min: f64, max: f64) -> anyhow::Result<()> {
+    if value.is_finite() && value >= min && value <= max {
+        Ok(())
+    } else {
+        anyhow::bail!("`{field}` = {value} is out of range: it must lie in [{min}, {max}]")
+    }
+}
