@@ -105,3 +105,12 @@ fn catalogs_refuse_duplicate_kinds() {
     let err = Catalog::new(stages).expect_err("duplicate");
     assert_eq!(err.to_string(), "stage kind `dataset.digits` is described twice");
 }
+
+#[test]
+fn colour_is_opt_in() {
+    let err =
+        load(Path::new("p.toml"), "format = 1\n[stages.a]\nkind = \"x.y\"\n", &catalog()).expect_err("unknown kind");
+    assert!(!err.render(tmu_core::RenderStyle::Plain).contains('\x1b'));
+    assert!(err.render(tmu_core::RenderStyle::Color).contains("\x1b["));
+    assert_eq!(err.to_string(), err.render(tmu_core::RenderStyle::Plain).trim_end());
+}

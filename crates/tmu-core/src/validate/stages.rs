@@ -55,7 +55,9 @@ pub(crate) fn check(
             };
             let (deps, inputs) = check_inputs(raw, stage, desc, &descriptions, ds);
             let config = desc.and_then(|d| check_config(stage, d, &mut schemas, ds));
-            let clean = ds.len() == before && !stage.config_broken && stage_has_no_parse_problems(raw, stage);
+            // The plan is only built when there is no diagnostic at all (parse problems
+            // included), so this only keeps the partial results of a faulty stage apart.
+            let clean = ds.len() == before && !stage.config_broken;
             Checked {
                 kind: desc.map(|d| d.kind.clone()),
                 inputs: inputs.filter(|_| clean),
@@ -68,11 +70,6 @@ pub(crate) fn check(
         .collect()
 }
 
-/// Whether the parser reported nothing inside this stage's table.
-fn stage_has_no_parse_problems(raw: &RawPipeline, stage: &RawStage) -> bool {
-    !raw.problems.iter().any(|p| p.span.is_some_and(|s| s.start >= stage.span.start && s.end <= stage.span.end))
-}
-
 fn unknown_kind(kind: &Spanned<String>, catalog: &dyn StageCatalog) -> Diagnostic {
     if !is_valid_kind(&kind.value) {
         return Diagnostic::new(Code::UnknownKind, format!("invalid stage kind `{}`", kind.value))
@@ -80,7 +77,7 @@ fn unknown_kind(kind: &Spanned<String>, catalog: &dyn StageCatalog) -> Diagnosti
             .maybe_help(did_you_mean(&kind.value, catalog.kinds()));
     }
     let help = did_you_mean(&kind.value, catalog.kinds()).unwrap_or_else(|| {
-        "no loaded plugin provides it: `tmu describe` lists the known kinds; add the plugin's folder to `[plugins] paths`"
+        "`tmu describe` lists the known kinds; a plugin outside the default folders is added with `[plugins] paths`"
             .to_string()
     });
     Diagnostic::new(Code::UnknownKind, format!("unknown stage kind `{}`", kind.value))
@@ -169,7 +166,11 @@ fn check_inputs(
                 )
                 .at(stage.name.span, format!("`{}` needs {shape} `{}` at `{}`", desc.kind, p.kind, p.name)),
             };
-            ds.push(d.help(format!("add `{example}` to its `inputs`")));
+            let help = match (given, empty) {
+                (Some(_), true) => format!("name at least one output of kind `{}`", p.kind),
+                _ => format!("add `{example}` to its `inputs`"),
+            };
+            ds.push(d.help(help));
         }
     }
     let inputs = desc
@@ -286,17 +287,14 @@ fn kind_mismatch(
     j: usize,
     out: &OutputPort,
 ) -> Diagnostic {
-    let fitting: Vec<&str> = descriptions[j]
-        .map(|d| d.outputs.iter().filter(|o| o.kind == port.kind).map(|o| o.name.as_str()).collect())
-        .unwrap_or_default();
     let producer = &raw.stages[j].name.value;
-    let help = match fitting.len() {
-        0 => format!("input `{}` needs a stage output of kind `{}`", port.name, port.kind),
-        _ => format!(
-            "`{producer}` makes a `{}` at {}",
-            port.kind,
-            one_of(fitting.iter().map(|o| o.to_string()).collect::<Vec<_>>().iter().map(|o| o.as_str()))
-        ),
+    let fitting: Vec<String> = descriptions[j]
+        .map(|d| d.outputs.iter().filter(|o| o.kind == port.kind).map(|o| format!("{producer}.{}", o.name)).collect())
+        .unwrap_or_default();
+    let help = match fitting.as_slice() {
+        [] => format!("input `{}` needs a stage output of kind `{}`", port.name, port.kind),
+        [one] => format!("did you mean `{one}`?"),
+        many => format!("`{producer}` makes a `{}` at {}", port.kind, one_of(many.iter().map(String::as_str))),
     };
     Diagnostic::new(
         Code::KindMismatch,
