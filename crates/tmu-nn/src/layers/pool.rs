@@ -1,6 +1,7 @@
-//! Pooling: global average pooling, 2x2 max pooling, and the 3x3/2 max pooling (padding 1) of
-//! the ImageNet ResNet stem, which candle lacks (its max pooling has no padding and no backward
-//! for overlapping windows).
+//! Pooling: global average pooling, k x k max pooling, and the 3x3/2 max pooling (padding 1)
+//! of the ImageNet ResNet stem. Max pooling is built from reshape and max: candle 0.11's own
+//! `max_pool2d` backward scales the gradient of a single maximum by 1/k^2, and it has no padding
+//! and no backward for overlapping windows.
 
 use candle_core::{Result, Tensor};
 
@@ -9,9 +10,14 @@ pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
     x.mean((2, 3))
 }
 
-/// Non-overlapping `k`x`k` max pooling with stride `k` (PyTorch's `nn.MaxPool2d(k)`).
+/// Non-overlapping `k`x`k` max pooling with stride `k`, trailing rows and columns dropped
+/// (PyTorch's `nn.MaxPool2d(k)`). The gradient goes to every maximum of a window (PyTorch picks
+/// one); after a ReLU, ties are zeros whose gradient the ReLU stops anyway.
 pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
-    x.max_pool2d(k)
+    let (b, c, h, w) = x.dims4()?;
+    let (ho, wo) = (h / k, w / k);
+    let x = if ho * k != h || wo * k != w { x.narrow(2, 0, ho * k)?.narrow(3, 0, wo * k)? } else { x.clone() };
+    x.reshape((b, c, ho, k, wo, k))?.max(5)?.max(3)
 }
 
 /// PyTorch's `nn.MaxPool2d(kernel_size=3, stride=2, padding=1)` for inputs that are
