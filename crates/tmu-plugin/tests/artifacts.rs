@@ -121,3 +121,18 @@ fn labels_align_and_metrics_round_trip() {
     std::fs::write(&m, "[1]").unwrap();
     assert!(read_metrics(&m).unwrap_err().to_string().ends_with("metrics must be a JSON object"));
 }
+
+#[test]
+fn equal_artifacts_are_equal_bytes() {
+    // The metadata map must not be written in hash order: the host's cache compares hashes.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str| {
+        let path = dir.path().join(name);
+        tiny_dataset().write(&path).unwrap();
+        std::fs::read(path).unwrap()
+    };
+    let first = write("a.safetensors");
+    for i in 0..8 {
+        assert_eq!(write(&format!("b{i}.safetensors")), first, "write {i} differs");
+    }
+}

@@ -154,6 +154,31 @@ impl Container {
     }
 }
 
+/// Rewrites the header with `__metadata__` in key order: safetensors writes the metadata map in
+/// `HashMap` order, which differs between writes, and equal artifacts must be equal bytes (the
+/// host's cache compares content hashes). Permuting entries keeps the header's length.
+fn sort_metadata(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Some(n) = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize) else {
+        return bytes;
+    };
+    let Some(Ok(mut header)) = bytes.get(8..8 + n).map(serde_json::from_slice::<serde_json::Value>) else {
+        return bytes;
+    };
+    if let Some(meta) = header.get_mut("__metadata__").and_then(|m| m.as_object_mut()) {
+        let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(meta).into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        meta.extend(entries);
+    }
+    match serde_json::to_vec(&header) {
+        Ok(mut text) if text.len() <= n => {
+            text.resize(n, b' ');
+            bytes[8..8 + n].copy_from_slice(&text);
+            bytes
+        }
+        _ => bytes,
+    }
+}
+
 /// One tensor waiting to be written: name, dtype, shape, little-endian bytes.
 struct PendingTensor<'a> {
     name: String,
@@ -222,7 +247,9 @@ impl<'a> ContainerWriter<'a> {
             })?;
             views.push((t.name.clone(), view));
         }
-        safetensors::serialize(views, Some(self.metadata.clone())).map_err(|e| format_err(path_for_errors, e))
+        let bytes =
+            safetensors::serialize(views, Some(self.metadata.clone())).map_err(|e| format_err(path_for_errors, e))?;
+        Ok(sort_metadata(bytes))
     }
 
     /// Writes atomically (temp file, fsync, rename).
