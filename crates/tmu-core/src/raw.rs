@@ -36,7 +36,8 @@ pub struct RawPipeline {
 pub struct RawStage {
     /// The stage's name: the table key, spanned where it is written.
     pub name: Spanned<String>,
-    /// The stage's table.
+    /// The stage's table: the braces of an inline table, or just the `[stages.<name>]` header
+    /// of a header table (TOML spreads its keys over the lines that follow).
     pub span: Span,
     /// `kind = "family.name"`; `None` when missing or not a string (already reported).
     pub kind: Option<Spanned<String>>,
