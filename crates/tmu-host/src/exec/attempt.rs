@@ -1,0 +1,277 @@
+//! One attempt at one stage: lock its key, run the plugin into a temp folder, check and hash the
+//! outputs, promote the folder into the cache, link the stage view.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+
+use indexmap::IndexMap;
+use tmu_core::PlannedStage;
+use tmu_plugin::artifact::{read_header, read_metrics, write_json_atomic};
+use tmu_plugin::protocol::{ErrorKind, RunRequest, WireError};
+use tmu_plugin::{ArtifactKind, Inputs, LogLevel};
+
+use super::error::StageFailure;
+use super::resolve::plugin_record;
+use super::sink::StageSink;
+use super::types::{Event, Outcome};
+use crate::hash::hash_path;
+use crate::loader::LoadedPlugin;
+use crate::record::{
+    CacheRecord, FailureRecord, InputRecord, OutputRecord, ProducedBy, RECORD_FORMAT, StageRecord, Status, Timing,
+};
+use crate::store::{ENTRY_FILE, RunsDir};
+use crate::time::now_us;
+
+/// What every attempt shares.
+pub(super) struct Env<'a> {
+    pub pipeline: &'a str,
+    pub runs: &'a RunsDir,
+    pub events: &'a Sender<Event>,
+    pub cancel: &'a AtomicBool,
+}
+
+/// One stage, ready to go: dependencies finished, key known.
+pub(super) struct Job<'a> {
+    pub stage: &'a PlannedStage,
+    pub plugin: &'a LoadedPlugin,
+    pub device: String,
+    pub key: String,
+    pub inputs: Inputs,
+    pub input_records: IndexMap<String, Vec<InputRecord>>,
+    /// Run even if the cache holds the key (`--force`).
+    pub forced: bool,
+}
+
+pub(super) enum JobResult {
+    Done { record: Box<CacheRecord>, outcome: Outcome },
+    Failed(StageFailure),
+    Cancelled,
+}
+
+impl Job<'_> {
+    fn failure(&self, error: WireError) -> StageFailure {
+        StageFailure {
+            stage: self.stage.name.clone(),
+            kind: self.stage.kind.clone(),
+            plugin: self.plugin.description.name.clone(),
+            plugin_file: self.plugin.path.clone(),
+            error,
+        }
+    }
+
+    fn host_failure(&self, message: String) -> StageFailure {
+        self.failure(WireError::new(ErrorKind::Failed, message))
+    }
+}
+
+/// Links the stage view of a finished result and writes its `stage.json`.
+pub(super) fn publish(env: &Env, stage: &str, record: &CacheRecord, status: Status) -> Result<(), String> {
+    let dir = env.runs.link_view(env.pipeline, stage, record).map_err(|e| e.to_string())?;
+    let view = StageRecord {
+        pipeline: env.pipeline.to_string(),
+        stage: stage.to_string(),
+        status,
+        cache_dir: env.runs.cache_dir(&record.key),
+        entry: record.clone(),
+    };
+    write_json_atomic(&dir.join("stage.json"), &view).map_err(|e| e.to_string())
+}
+
+/// Runs `job` to the end; never panics on a plugin's behalf (the plugin catches its panics).
+pub(super) fn run_job(env: &Env, job: Job) -> JobResult {
+    let is_cancelled = || env.cancel.load(Ordering::SeqCst);
+    let waiting = || {
+        let _ = env.events.send(Event::Waiting { stage: job.stage.name.clone() });
+    };
+    let lock = match env.runs.lock_key(&job.key, &is_cancelled, &waiting) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return JobResult::Cancelled,
+        Err(e) => return JobResult::Failed(job.host_failure(e.to_string())),
+    };
+    // Another process may have produced the result while this one waited for the lock.
+    if !job.forced
+        && let Some(record) = env.runs.lookup(&job.key)
+    {
+        return match publish(env, &job.stage.name, &record, Status::Cached) {
+            Ok(()) => JobResult::Done { record: Box::new(record), outcome: Outcome::Cached },
+            Err(e) => JobResult::Failed(job.host_failure(e)),
+        };
+    }
+    let result = attempt(env, &job);
+    drop(lock);
+    result
+}
+
+fn attempt(env: &Env, job: &Job) -> JobResult {
+    let stage = &job.stage.name;
+    let fail = |e: String| JobResult::Failed(job.host_failure(e));
+    let dir = match env.runs.reset_stage_dir(env.pipeline, stage) {
+        Ok(d) => d,
+        Err(e) => return fail(e.to_string()),
+    };
+    let log = match std::fs::File::create(dir.join("stage.log")) {
+        Ok(f) => f,
+        Err(e) => return fail(format!("cannot create {}: {e}", dir.join("stage.log").display())),
+    };
+    let attempt = match env.runs.begin(&job.key) {
+        Ok(a) => a,
+        Err(e) => return fail(e.to_string()),
+    };
+    let sink = StageSink { stage: stage.clone(), log: Mutex::new(log), events: env.events, cancel: env.cancel };
+    sink.write_log(
+        LogLevel::Info,
+        &format!(
+            "stage `{stage}` ({}) on {} with plugin {} from {}, key {}",
+            job.stage.kind,
+            job.device,
+            job.plugin.description.name,
+            job.plugin.path.display(),
+            job.key
+        ),
+    );
+    let _ = env.events.send(Event::Started {
+        stage: stage.clone(),
+        kind: job.stage.kind.clone(),
+        plugin: job.plugin.description.name.clone(),
+        device: job.device.clone(),
+    });
+    let request = RunRequest {
+        stage: stage.clone(),
+        kind: job.stage.kind.clone(),
+        config: job.stage.config.clone(),
+        inputs: job.inputs.clone(),
+        output_dir: attempt.out_dir.clone(),
+        work_dir: attempt.work_dir.clone(),
+        seed: job.stage.seed,
+        device: job.device.clone(),
+        preflight: false,
+    };
+    let started = now_us();
+    let response = job.plugin.run(&request, &sink);
+    let finished = now_us();
+    let timing = Timing::new(started, finished);
+
+    let checked = response.and_then(|r| check_outputs(job, &attempt.out_dir).map(|outputs| (r, outputs)));
+    let (response, outputs) = match checked {
+        Ok(ok) => ok,
+        Err(error) => {
+            env.runs.abandon(attempt);
+            let cancelled = error.kind == ErrorKind::Cancelled || env.cancel.load(Ordering::SeqCst);
+            let status = if cancelled { Status::Cancelled } else { Status::Failed };
+            sink.write_log(LogLevel::Error, &format!("{}: {}", status.as_str(), error.chain_line()));
+            sink.sync();
+            let record = FailureRecord {
+                pipeline: env.pipeline.to_string(),
+                stage: stage.clone(),
+                kind: job.stage.kind.clone(),
+                status,
+                key: job.key.clone(),
+                plugin: plugin_record(job.plugin),
+                device_requested: job.stage.device.to_string(),
+                timing,
+                error: error.clone(),
+            };
+            let _ = write_json_atomic(&dir.join("stage.json"), &record);
+            let failure = job.failure(error);
+            let _ = env.events.send(Event::Failed { stage: stage.clone(), message: failure.to_string(), cancelled });
+            return if cancelled { JobResult::Cancelled } else { JobResult::Failed(failure) };
+        }
+    };
+    if response.device != job.device {
+        sink.write_log(LogLevel::Warn, &format!("asked for {}, the stage ran on {}", job.device, response.device));
+    }
+    sink.write_log(LogLevel::Info, &format!("finished in {:.3} s", timing.wall_s));
+    sink.sync();
+    let record = CacheRecord {
+        format: RECORD_FORMAT,
+        key: job.key.clone(),
+        kind: job.stage.kind.clone(),
+        plugin: plugin_record(job.plugin),
+        config: job.stage.config.clone(),
+        resolved_config: response.resolved_config.clone(),
+        seed: job.stage.seed,
+        device_requested: job.stage.device.to_string(),
+        device_key: job.device.clone(),
+        device_used: response.device.clone(),
+        inputs: job.input_records.clone(),
+        outputs,
+        timing,
+        summary: response.summary.clone(),
+        produced_by: ProducedBy { pipeline: env.pipeline.to_string(), stage: stage.clone() },
+    };
+    let saved = (|| -> Result<(), String> {
+        write_json_atomic(&attempt.dir.join("config.json"), &response.resolved_config).map_err(|e| e.to_string())?;
+        std::fs::copy(dir.join("stage.log"), attempt.dir.join("stage.log"))
+            .map_err(|e| format!("cannot copy the stage log: {e}"))?;
+        write_json_atomic(&attempt.dir.join(ENTRY_FILE), &record).map_err(|e| e.to_string())?;
+        env.runs.commit(attempt).map_err(|e| e.to_string())?;
+        publish(env, stage, &record, Status::Ran)
+    })();
+    if let Err(e) = saved {
+        return fail(e);
+    }
+    let _ = env.events.send(Event::Finished {
+        stage: stage.clone(),
+        wall_s: record.timing.wall_s,
+        summary: record.summary.clone(),
+    });
+    JobResult::Done { record: Box::new(record), outcome: Outcome::Ran }
+}
+
+/// Every declared output exists and has the declared artifact kind; each is hashed once here.
+fn check_outputs(job: &Job, out_dir: &Path) -> Result<IndexMap<String, OutputRecord>, WireError> {
+    let (stage, kind, plugin) = (&job.stage.name, &job.stage.kind, &job.plugin.description.name);
+    let bug = |message: String, cause: Option<String>| WireError {
+        kind: ErrorKind::Failed,
+        message,
+        causes: cause.into_iter().collect(),
+        help: Some(format!("this is a bug in plugin `{}`", job.plugin.description.name)),
+    };
+    let mut outputs = IndexMap::new();
+    for port in &job.stage.outputs {
+        let file = port.kind.file_name(&port.name);
+        let path = out_dir.join(&file);
+        let present = if port.kind == ArtifactKind::Files { path.is_dir() } else { path.is_file() };
+        if !present {
+            return Err(bug(
+                format!(
+                    "stage `{stage}` ({kind}) of plugin `{plugin}` finished without writing its output `{}` ({})",
+                    port.name,
+                    path.display()
+                ),
+                None,
+            ));
+        }
+        let wrong_kind = |found: String| {
+            bug(
+                format!(
+                    "stage `{stage}` ({kind}) of plugin `{plugin}` wrote its output `{}` as {found}, its signature says `{}`",
+                    port.name, port.kind
+                ),
+                Some(path.display().to_string()),
+            )
+        };
+        match port.kind {
+            ArtifactKind::Dataset | ArtifactKind::Model | ArtifactKind::Features | ArtifactKind::Labels => {
+                match read_header(&path) {
+                    Ok((Some(found), _)) if found == port.kind => {}
+                    Ok((Some(found), _)) => return Err(wrong_kind(format!("a `{found}` artifact"))),
+                    Ok((None, _)) => return Err(wrong_kind("a safetensors file without `tmu.kind`".into())),
+                    Err(e) => return Err(wrong_kind(format!("an unreadable file ({e})"))),
+                }
+            }
+            ArtifactKind::Metrics => {
+                if let Err(e) = read_metrics(&path) {
+                    return Err(wrong_kind(format!("an invalid metrics file ({e})")));
+                }
+            }
+            ArtifactKind::Report | ArtifactKind::Files => {}
+        }
+        let (blake3, bytes) = hash_path(&path)
+            .map_err(|e| bug(format!("cannot hash output `{}` of stage `{stage}`", port.name), Some(e.to_string())))?;
+        outputs.insert(port.name.clone(), OutputRecord { kind: port.kind, file, blake3, bytes });
+    }
+    Ok(outputs)
+}

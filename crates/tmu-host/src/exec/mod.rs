@@ -1,0 +1,15 @@
+//! The executor: runs a validated plan stage by stage, reusing cached results.
+
+mod attempt;
+mod error;
+mod prepare;
+mod resolve;
+mod schedule;
+mod sink;
+mod types;
+
+pub use error::{RunError, StageFailure};
+pub use prepare::StageStatus;
+pub use resolve::resolve_device;
+pub use schedule::{plan_status, run_plan};
+pub use types::{Event, ExecOptions, Outcome, RunReport, StageReport};
