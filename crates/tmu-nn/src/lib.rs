@@ -25,14 +25,15 @@ pub use data::{Augment, DeviceData};
 pub use error::{NnError, Result};
 pub use model_file::{
     META_ARCH, META_ARCH_CONFIG, META_CLASSES, META_INPUT_SHAPE, META_MEAN, META_NUM_CLASSES, META_STD,
+    META_WALL_SECONDS,
 };
 pub use models::{ArchConfig, ArchName, ArchOptions};
 pub use network::{Network, NetworkSpec};
 pub use optim::{Optimizer, OptimizerConfig, Schedule};
 pub use predict::{Predictions, evaluate, input_gradient, input_gradient_with, predict};
 pub use train::{
-    Batch, Control, EpochStats, NoObserver, StepOutput, StopRules, TrainConfig, TrainObserver, TrainOptions,
-    TrainReport, fit, train_loop,
+    Batch, Control, EpochStats, NoObserver, StepOutput, StopReason, StopRules, TrainConfig, TrainObserver,
+    TrainOptions, TrainReport, fit, train_loop,
 };
 
 /// Re-exported so that users of tmu-nn build against the same candle.

@@ -31,6 +31,9 @@ pub const META_MEAN: &str = "tmu.mean";
 /// Metadata: per-channel standard deviation of [0, 1] pixels, JSON.
 pub const META_STD: &str = "tmu.std";
 
+/// Metadata: seconds of compute of the stage that produced the model (training or unlearning).
+pub const META_WALL_SECONDS: &str = "tmu.wall_seconds";
+
 /// A tensor's safetensors dtype and little-endian bytes (f32 and i64 only).
 pub(crate) fn tensor_bytes(t: &Tensor) -> Result<(Dtype, Vec<u8>)> {
     let flat = t.flatten_all()?;
@@ -112,8 +115,18 @@ pub(crate) fn read_spec(meta: &HashMap<String, String>) -> std::result::Result<N
 impl Network {
     /// Writes the model artifact atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
+        self.save_with_metadata(path, &[])
+    }
+
+    /// Writes the model artifact atomically with extra metadata entries, e.g.
+    /// ([`META_WALL_SECONDS`], "12.5") so evaluators can put a method's cost next to the gold
+    /// retrain's.
+    pub fn save_with_metadata(&self, path: &Path, extra: &[(&str, String)]) -> Result<()> {
         let mut w = ContainerWriter::new(ArtifactKind::Model);
         write_spec(&mut w, self.spec());
+        for (key, value) in extra {
+            w.meta(key, value.clone());
+        }
         for (name, dtype, shape, bytes) in weight_records(self)? {
             w.raw(&name, dtype, shape, Cow::Owned(bytes));
         }
