@@ -92,14 +92,15 @@ impl ImageFolderConfig {
                 layout_help(&root),
             ));
         }
+        if sorted_subdirs(&root)?.is_empty() {
+            return Err(tmu_plugin::with_help(format!("{} has no class folders", root.display()), layout_help(&root)));
+        }
         let test = self.test.as_deref().map(resolve_root).transpose()?;
-        if let Some(t) = &test {
-            if !t.is_dir() {
-                return Err(tmu_plugin::with_help(
-                    format!("test folder {} not found", t.display()),
-                    "`test` names a folder with the same class folders as `root`; leave it out to split `root`",
-                ));
-            }
+        if let Some(t) = test.as_ref().filter(|t| !t.is_dir()) {
+            return Err(tmu_plugin::with_help(
+                format!("test folder {} not found", t.display()),
+                "`test` names a folder with the same class folders as `root`; leave it out to split `root`",
+            ));
         }
         Ok((prep, root, test))
     }
@@ -145,9 +146,6 @@ impl Stage for ImageFolder {
     fn run(ctx: &mut Context, _inputs: &Inputs, config: ImageFolderConfig) -> anyhow::Result<()> {
         let (prep, root, test_root) = config.checked()?;
         let train_classes = class_files(&root)?;
-        if train_classes.is_empty() {
-            return Err(tmu_plugin::with_help(format!("{} has no class folders", root.display()), layout_help(&root)));
-        }
         if let Some((name, _)) = train_classes.iter().find(|(_, files)| files.is_empty()) {
             return Err(tmu_plugin::with_help(
                 format!("class folder {} has no images (.jpg, .jpeg or .png)", root.join(name).display()),

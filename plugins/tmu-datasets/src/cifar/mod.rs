@@ -25,4 +25,8 @@ impl Records {
     pub fn len(&self) -> usize {
         self.images.len() / IMAGE_BYTES
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
 }

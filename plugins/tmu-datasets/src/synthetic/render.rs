@@ -174,3 +174,28 @@ pub fn generate(knobs: &Knobs, seed: u64, split: &str, n: usize, label_noise: bo
     }
     (pixels, labels, difficulty)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_pulls_twin_colours_together() {
+        assert_eq!(class_colour(0, 10, 0.0), COLOURS[0]);
+        assert_eq!(class_colour(0, 10, 1.0), class_colour(5, 10, 1.0), "overlap 1: the same colour");
+        let half = class_colour(0, 10, 0.5);
+        assert_eq!(half, [175.0, 57.5, 85.0], "a quarter of the way to class 5's colour");
+        assert_eq!(class_colour(2, 5, 1.0), COLOURS[2], "no twin among 5 classes");
+    }
+
+    #[test]
+    fn shapes_contain_their_centre_and_not_the_corners() {
+        for s in 0..5 {
+            let inside =
+                if s == 3 { shape_distance(s, 7.0, 0.0, 10.0, 0.3) } else { shape_distance(s, 0.0, 0.0, 10.0, 0.3) };
+            assert!(inside < 0.0, "shape {s}");
+            assert!(shape_distance(s, 15.0, 15.0, 10.0, 0.3) > 0.0, "shape {s}");
+        }
+        assert!(shape_distance(3, 0.0, 0.0, 10.0, 0.0) > 0.0, "the ring is hollow");
+    }
+}
