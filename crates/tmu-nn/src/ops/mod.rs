@@ -1,0 +1,16 @@
+//! Fast custom ops (candle `CustomOp`s with their own backward) used by the model zoo.
+
+mod batch_norm;
+mod batch_norm_cpu;
+mod conv2d;
+mod conv_cpu;
+mod cpu;
+mod profile;
+mod relu;
+mod sgd;
+
+pub use batch_norm::{batch_norm_eval, batch_norm_relu_train, batch_norm_train, update_running_stats};
+pub use conv2d::{Conv2dCfg, conv2d};
+pub use profile::{KernelTime, profile_report, reset_profile, set_profiling};
+pub use relu::{add_relu, relu};
+pub use sgd::{SgdCfg, sgd_momentum_update};
