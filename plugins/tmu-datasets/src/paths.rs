@@ -37,3 +37,15 @@ pub fn sorted_subdirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_roots_are_taken_from_the_current_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(resolve_root(Path::new("data/cifar")).unwrap(), cwd.join("data/cifar"));
+        assert_eq!(resolve_root(Path::new("/srv/data")).unwrap(), PathBuf::from("/srv/data"));
+    }
+}
