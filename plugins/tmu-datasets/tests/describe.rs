@@ -56,6 +56,9 @@ fn every_field_is_documented_and_closed() {
         }
         assert!(!s.examples.is_empty());
     }
+    let vgg = d.stages.iter().find(|s| s.kind == "dataset.vggface2").unwrap();
+    let identities = vgg.config_schema["$defs"]["Identities"].to_string();
+    assert!(identities.contains("\"minimum\":1"), "{identities}");
     let forget = d.stages.iter().find(|s| s.kind == "split.forget").unwrap();
     assert_eq!(forget.config_schema["properties"]["holdout"]["maximum"], 0.9);
     let outputs: Vec<&str> = forget.outputs.iter().map(|o| o.name.as_str()).collect();

@@ -25,7 +25,7 @@ use crate::split::stratified;
 #[serde(untagged)]
 pub enum Identities {
     /// The N identities with most images (ties by name); classes in name order.
-    Top(usize),
+    Top(#[schemars(range(min = 1))] usize),
     /// These identity folders (`"n000002"`), class k being the k-th name.
     List(Vec<String>),
 }
