@@ -4,6 +4,7 @@
 use candle_core::{CpuStorage, Layout, Result, Shape, Tensor};
 
 use super::conv_cpu::{self, ConvGeom};
+use super::conv_nhwc;
 use super::cpu::{is_cpu_f32, slice_f32, tensor_from_vec, with_f32};
 use super::profile::timed;
 
@@ -70,7 +71,9 @@ impl candle_core::CustomOp2 for Conv2dOp {
         let g = &self.geom;
         let x = slice_f32(s1, l1, "conv2d")?;
         let w = slice_f32(s2, l2, "conv2d")?;
-        let y = timed("conv2d.forward", || conv_cpu::forward(g, x, w));
+        let y = timed("conv2d.forward", || {
+            if conv_nhwc::eligible(g) { conv_nhwc::forward(g, x, w) } else { conv_cpu::forward(g, x, w) }
+        });
         Ok((CpuStorage::F32(y), Shape::from((g.b, g.co, g.ho, g.wo))))
     }
 
@@ -80,7 +83,13 @@ impl candle_core::CustomOp2 for Conv2dOp {
         let (dx, dw) = timed("conv2d.backward", || {
             with_f32(x, "conv2d backward", |xs| {
                 with_f32(w, "conv2d backward", |ws| {
-                    with_f32(dy, "conv2d backward", |dys| Ok(conv_cpu::backward(g, xs, ws, dys, need_dx, need_dw)))
+                    with_f32(dy, "conv2d backward", |dys| {
+                        Ok(if conv_nhwc::eligible(g) {
+                            conv_nhwc::backward(g, xs, ws, dys, need_dx, need_dw)
+                        } else {
+                            conv_cpu::backward(g, xs, ws, dys, need_dx, need_dw)
+                        })
+                    })
                 })
             })
         })?;

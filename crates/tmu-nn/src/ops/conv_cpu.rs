@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::cpu::{MatRef, gemm, output_vec, split_ranges};
+use super::cpu::{MatRef, gemm, output_vec, split_ranges, sum_parts};
 
 /// Columns (output pixels) one product should at least have: images with few output pixels are
 /// grouped so that `gemm` sees a wide enough matrix.
@@ -311,20 +311,4 @@ fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
         }
     });
     t
-}
-
-/// Element-wise sum of equally long partial sums, added in their given order.
-fn sum_parts(mut parts: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
-    let Some(mut acc) = (!parts.is_empty()).then(|| parts.remove(0)) else {
-        return output_vec(len);
-    };
-    const CHUNK: usize = 1 << 14;
-    acc.par_chunks_mut(CHUNK).enumerate().for_each(|(i, a)| {
-        for p in &parts {
-            for (x, y) in a.iter_mut().zip(&p[i * CHUNK..]) {
-                *x += y;
-            }
-        }
-    });
-    acc
 }

@@ -2,6 +2,7 @@
 //! a bounds-checked wrapper around the `gemm` crate and deterministic parallel loops.
 
 use candle_core::{CpuStorage, DType, Device, Layout, Result, Shape, Storage, Tensor};
+use rayon::prelude::*;
 
 /// True when the fast CPU kernels apply: every tensor is an f32 tensor on the CPU.
 pub(crate) fn is_cpu_f32(ts: &[&Tensor]) -> bool {
@@ -38,6 +39,31 @@ pub(crate) fn tensor_from_vec(data: Vec<f32>, shape: impl Into<Shape>) -> Result
 /// pass over memory; this returns zeros anyway (cheap for fresh pages) to stay in safe Rust.
 pub(crate) fn output_vec(n: usize) -> Vec<f32> {
     vec![0f32; n]
+}
+
+/// A vector of `n` zeros written explicitly (for accumulators read before they are written:
+/// written first, fresh pages fault once instead of twice with a copy-on-write).
+pub(crate) fn zeroed_vec(n: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    v.resize(n, 0f32);
+    v
+}
+
+/// Element-wise sum of equally long partial sums, added in their given order (deterministic).
+pub(crate) fn sum_parts(mut parts: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
+    if parts.is_empty() {
+        return zeroed_vec(len);
+    }
+    let mut acc = parts.remove(0);
+    const CHUNK: usize = 1 << 14;
+    acc.par_chunks_mut(CHUNK).enumerate().for_each(|(i, a)| {
+        for p in &parts {
+            for (x, y) in a.iter_mut().zip(&p[i * CHUNK..]) {
+                *x += y;
+            }
+        }
+    });
+    acc
 }
 
 /// A read-only strided view of a matrix for [`gemm`]: element `(i, j)` is `data[i * rs + j * cs]`.

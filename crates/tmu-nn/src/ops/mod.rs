@@ -4,12 +4,14 @@ mod batch_norm;
 mod batch_norm_cpu;
 mod conv2d;
 mod conv_cpu;
+mod conv_nhwc;
 mod cpu;
 mod profile;
 mod relu;
 mod sgd;
 
 pub use batch_norm::{batch_norm_eval, batch_norm_relu_train, batch_norm_train, update_running_stats};
+pub use conv_nhwc::set_channels_last_enabled;
 pub use conv2d::{Conv2dCfg, conv2d};
 pub use profile::{KernelTime, profile_report, reset_profile, set_profiling};
 pub use relu::{add_relu, relu};
