@@ -74,12 +74,15 @@ pub struct KeyLock {
 }
 
 impl RunsDir {
-    /// Opens (creating) a runs folder and removes the temp folders of dead processes.
+    /// Opens (creating) a runs folder and removes the temp folders of dead processes. The root
+    /// is made absolute.
     pub fn open(root: &Path) -> Result<RunsDir, StoreError> {
         for sub in [".cache", ".tmp", ".work", ".locks"] {
             let dir = root.join(sub);
             std::fs::create_dir_all(&dir).map_err(io_err("create", &dir))?;
         }
+        // Absolute, so that records and plugin requests do not depend on the current folder.
+        let root = &std::fs::canonicalize(root).map_err(io_err("resolve", root))?;
         let owner_path = root.join(".tmp").join(format!("{}.lock", std::process::id()));
         let owner = File::create(&owner_path).map_err(io_err("create", &owner_path))?;
         owner.lock().map_err(io_err("lock", &owner_path))?;

@@ -68,7 +68,7 @@ fn first_run_records_everything_and_the_second_reuses_it() {
     assert_eq!(out.blake3, blake3::hash(&std::fs::read(add.join("metrics.json")).unwrap()).to_hex().to_string());
     assert_eq!(rec.entry.summary["sum"], 9.0);
     assert!(rec.entry.timing.started_us <= rec.entry.timing.finished_us);
-    assert_eq!(rec.cache_dir, runs.join(".cache").join(&rec.entry.key));
+    assert_eq!(rec.cache_dir, std::fs::canonicalize(&runs).unwrap().join(".cache").join(&rec.entry.key));
     assert!(rec.cache_dir.join("out/metrics.json").is_file());
     assert!(!runs.join(".work").join(&rec.entry.key).exists(), "the work folder is removed after success");
     assert!(tmp_attempts(&runs).is_empty());

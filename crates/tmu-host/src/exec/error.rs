@@ -85,7 +85,7 @@ impl RunError {
             RunError::Preflight { failures } | RunError::Failed { failures, .. } => {
                 let helps: Vec<String> = failures.iter().filter_map(|f| f.error.help.clone()).collect();
                 let mut help = helps.join("\n");
-                if matches!(self, RunError::Failed { .. }) {
+                if matches!(self, RunError::Failed { .. }) && !help.contains("were kept") {
                     if !help.is_empty() {
                         help.push('\n');
                     }

@@ -1,0 +1,97 @@
+//! The command line: subcommands and their options (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Twin Machine Unlearning pipelines: declarative stages, cached results, plugins.
+#[derive(Debug, Parser)]
+#[command(name = "tmu", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+/// Where plugins come from (besides `[plugins] paths` in a pipeline file).
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    /// Load this plugin library, or every library in this folder (repeatable). Also read from
+    /// TMU_PLUGIN_PATH (a path list). The current folder is never searched implicitly.
+    #[arg(long = "plugin-path", value_name = "PATH", global = true)]
+    pub plugin_path: Vec<PathBuf>,
+    /// Do not load the first-party plugins next to the tmu binary (`libtmu_*`).
+    #[arg(long, global = true)]
+    pub no_default_plugins: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline: stages whose inputs and config are unchanged are taken from the cache.
+    Run(RunArgs),
+    /// Validate a pipeline file and print every problem with file:line:column; runs nothing.
+    Check {
+        /// The pipeline file.
+        pipeline: PathBuf,
+    },
+    /// Print the resolved stage graph and which stages are cached or would run.
+    Plan {
+        /// The pipeline file.
+        pipeline: PathBuf,
+        /// Print Graphviz DOT instead of text.
+        #[arg(long)]
+        dot: bool,
+        #[command(flatten)]
+        slice: SliceArgs,
+        /// The runs folder to look for cached results in.
+        #[arg(long, value_name = "DIR", default_value = "runs")]
+        runs_dir: PathBuf,
+    },
+    /// Describe the stages of the loaded plugins: ports, config fields, defaults, examples.
+    Describe {
+        /// Only this stage kind.
+        kind: Option<String>,
+    },
+    /// Write the JSON Schema of pipeline files, with every loaded stage's config schema.
+    Schema {
+        /// Write to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Which stages of the graph to run.
+#[derive(Debug, Args)]
+pub struct SliceArgs {
+    /// Run this stage even if its result is cached (repeatable).
+    #[arg(long, value_name = "STAGE")]
+    pub force: Vec<String>,
+    /// Run only this stage and what depends on it; what it needs must be cached (repeatable).
+    #[arg(long, value_name = "STAGE")]
+    pub from: Vec<String>,
+    /// Run only this stage and what it depends on (repeatable).
+    #[arg(long, value_name = "STAGE")]
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline file.
+    pub pipeline: PathBuf,
+    /// How many stages may run at the same time.
+    #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// How many stages may run on one GPU at the same time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub gpu_jobs: u16,
+    #[command(flatten)]
+    pub slice: SliceArgs,
+    /// The runs folder: stage folders `<DIR>/<pipeline>/<stage>/` and the shared stage cache
+    /// `<DIR>/.cache/`. Relative to the current folder.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub runs_dir: PathBuf,
+    /// No progress bars or stage logs: errors and the final summary only.
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,72 @@
+//! `tmu check` (validate, report every problem) and `tmu plan` (the DAG and what is cached).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use tmu_core::{plan_dot, plan_text};
+use tmu_host::{ExecOptions, RunsDir, StageStatus, plan_status};
+
+use crate::args::{PluginArgs, SliceArgs};
+use crate::load::{Loaded, load_pipeline, print_diagnostics};
+
+pub fn check(pipeline: &Path, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
+    match load_pipeline(pipeline, plugins, false)? {
+        Loaded::Valid(plan, _) => {
+            let n = plan.stages.len();
+            println!(
+                "{}: pipeline `{}` is valid ({n} stage{})",
+                pipeline.display(),
+                plan.name,
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Loaded::Invalid(d) => {
+            print_diagnostics(pipeline, &d);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub fn plan(
+    pipeline: &Path,
+    dot: bool,
+    slice: &SliceArgs,
+    runs_dir: &Path,
+    plugins: &PluginArgs,
+) -> anyhow::Result<ExitCode> {
+    let (plan, registry) = match load_pipeline(pipeline, plugins, false)? {
+        Loaded::Valid(plan, registry) => (plan, registry),
+        Loaded::Invalid(d) => {
+            print_diagnostics(pipeline, &d);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    if dot {
+        print!("{}", plan_dot(&plan));
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", plan_text(&plan));
+    if !runs_dir.is_dir() {
+        println!("\nnothing cached yet (no runs folder at {}): every stage would run", runs_dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let runs = RunsDir::open(runs_dir)?;
+    let opts = ExecOptions {
+        force: slice.force.clone(),
+        from: slice.from.clone(),
+        to: slice.to.clone(),
+        ..ExecOptions::default()
+    };
+    let statuses = plan_status(&plan, &registry, &runs, &opts)?;
+    println!("\nin {}:", runs_dir.display());
+    let width = plan.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    for (stage, status) in plan.stages.iter().zip(&statuses) {
+        let key = match status {
+            StageStatus::Cached { key } | StageStatus::Run { key, .. } => format!("  key {}", &key[..12]),
+            _ => String::new(),
+        };
+        println!("  {:<width$}  {}{key}", stage.name, status.describe());
+    }
+    Ok(ExitCode::SUCCESS)
+}

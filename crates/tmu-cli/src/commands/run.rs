@@ -1,0 +1,82 @@
+//! `tmu run`: load, validate, run with progress, then the summary table.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+
+use anyhow::Context;
+use tmu_host::{ExecOptions, RunError, RunsDir, run_plan};
+
+use crate::args::{PluginArgs, RunArgs};
+use crate::load::{Loaded, load_pipeline, print_diagnostics};
+use crate::progress::{self, Mode};
+
+/// The exit status after Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_CANCELLED: u8 = 130;
+
+/// The first Ctrl-C asks running stages to stop and starts no new one; the second exits at once.
+fn install_ctrl_c(cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
+    ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            eprintln!("\ninterrupted again: exiting now (finished stages are kept)");
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        }
+        eprintln!("\ncancelling: waiting for running stages to stop (Ctrl-C again to exit at once)");
+    })
+    .context("cannot install the Ctrl-C handler")
+}
+
+pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
+    let (plan, registry) = match load_pipeline(&args.pipeline, plugins, args.quiet)? {
+        Loaded::Valid(plan, registry) => (plan, registry),
+        Loaded::Invalid(d) => {
+            print_diagnostics(&args.pipeline, &d);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let runs = RunsDir::open(&args.runs_dir)
+        .with_context(|| format!("cannot open the runs folder {}", args.runs_dir.display()))?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    install_ctrl_c(cancel.clone())?;
+
+    let mode = if args.quiet {
+        Mode::Quiet
+    } else if std::io::stderr().is_terminal() {
+        Mode::Bars
+    } else {
+        Mode::Plain
+    };
+    let (tx, rx) = channel();
+    let renderer = progress::spawn(rx, mode);
+    let opts = ExecOptions {
+        jobs: usize::from(args.jobs),
+        gpu_jobs: usize::from(args.gpu_jobs),
+        force: args.slice.force.clone(),
+        from: args.slice.from.clone(),
+        to: args.slice.to.clone(),
+    };
+    let started = std::time::Instant::now();
+    let result = run_plan(&plan, &registry, &runs, &opts, &tx, &cancel);
+    drop(tx);
+    let _ = renderer.join();
+    let elapsed = crate::summary::seconds(started.elapsed().as_secs_f64());
+
+    let report = match &result {
+        Ok(report) => Some(report),
+        Err(e) => e.report(),
+    };
+    if let Some(report) = report {
+        println!("pipeline `{}` ({}) in {elapsed}", plan.name, plan.source.display());
+        print!("{}", crate::summary::table(report));
+    }
+    match result {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            let cancelled = matches!(e, RunError::Cancelled { .. });
+            crate::error::print_error(&anyhow::Error::new(e));
+            Ok(if cancelled { ExitCode::from(EXIT_CANCELLED) } else { ExitCode::FAILURE })
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! `tmu`: run, check, plan, describe and schema for tmu pipelines.
+//!
+//! Plugins load from the binary's folder (`libtmu_*`), `[plugins] paths` in the pipeline file,
+//! `--plugin-path` and `TMU_PLUGIN_PATH`; each file loaded is named on stderr. Results go to
+//! `--runs-dir` (default `runs/` in the current folder): `runs/<pipeline>/<stage>/` for each
+//! stage and the shared stage cache `runs/.cache/`.
+
+mod args;
+mod commands;
+mod error;
+mod load;
+mod progress;
+mod schema_text;
+mod summary;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run(args) => commands::run(args, &cli.plugins),
+        Command::Check { pipeline } => commands::check(pipeline, &cli.plugins),
+        Command::Plan { pipeline, dot, slice, runs_dir } => {
+            commands::plan(pipeline, *dot, slice, runs_dir, &cli.plugins)
+        }
+        Command::Describe { kind } => commands::describe(kind.as_deref(), &cli.plugins),
+        Command::Schema { output } => commands::schema(output.as_deref(), &cli.plugins),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            error::print_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}

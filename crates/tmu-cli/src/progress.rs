@@ -1,0 +1,141 @@
+//! Turns run events into progress bars (a terminal) or plain log lines (anything else).
+
+use std::collections::HashMap;
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tmu_host::Event;
+use tmu_plugin::LogLevel;
+
+/// How events are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Nothing (errors and the summary are printed elsewhere).
+    Quiet,
+    /// One line per event on stderr; progress at most every few seconds per stage.
+    Plain,
+    /// A progress bar per running stage, log lines above the bars.
+    Bars,
+}
+
+/// How often plain mode prints a running stage's progress.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// Renders events until the channel closes.
+pub fn spawn(events: Receiver<Event>, mode: Mode) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut view = View::new(mode);
+        for event in events {
+            view.show(event);
+        }
+        view.multi.clear().ok();
+    })
+}
+
+struct View {
+    mode: Mode,
+    multi: MultiProgress,
+    bars: HashMap<String, ProgressBar>,
+    last_progress: HashMap<String, Instant>,
+}
+
+fn bar_style(total: u64) -> ProgressStyle {
+    let template = if total > 0 {
+        "{spinner:.green} {prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} {msg} ({elapsed})"
+    } else {
+        "{spinner:.green} {prefix:.bold} {msg} ({elapsed})"
+    };
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> ")
+}
+
+impl View {
+    fn new(mode: Mode) -> View {
+        let target = if mode == Mode::Bars { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+        View {
+            mode,
+            multi: MultiProgress::with_draw_target(target),
+            bars: HashMap::new(),
+            last_progress: HashMap::new(),
+        }
+    }
+
+    fn line(&self, text: String) {
+        match self.mode {
+            Mode::Quiet => {}
+            Mode::Plain => eprintln!("{text}"),
+            Mode::Bars => {
+                self.multi.println(text).ok();
+            }
+        }
+    }
+
+    fn end_bar(&mut self, stage: &str) {
+        if let Some(bar) = self.bars.remove(stage) {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn show(&mut self, event: Event) {
+        match event {
+            Event::Cached { stage, kind } => self.line(format!("[{stage}] cached ({kind})")),
+            Event::Started { stage, kind, plugin, device } => {
+                self.line(format!("[{stage}] started: {kind} from plugin {plugin} on {device}"));
+                if self.mode == Mode::Bars {
+                    let bar = self.multi.add(ProgressBar::new(0));
+                    bar.set_style(bar_style(0));
+                    bar.set_prefix(stage.clone());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    self.bars.insert(stage, bar);
+                }
+            }
+            Event::Waiting { stage } => {
+                self.line(format!("[{stage}] waiting: another tmu process is running this same stage"))
+            }
+            Event::Progress { stage, done, total, message } => match self.mode {
+                Mode::Bars => {
+                    if let Some(bar) = self.bars.get(&stage) {
+                        if total > 0 && bar.length() != Some(total) {
+                            bar.set_style(bar_style(total));
+                            bar.set_length(total);
+                        }
+                        bar.set_position(done);
+                        bar.set_message(message);
+                    }
+                }
+                Mode::Plain => {
+                    let now = Instant::now();
+                    let due = self.last_progress.get(&stage).is_none_or(|t| now - *t >= PLAIN_PROGRESS_EVERY);
+                    if due {
+                        self.last_progress.insert(stage.clone(), now);
+                        let of = if total > 0 { format!("/{total}") } else { String::new() };
+                        eprintln!("[{stage}] {done}{of} {message}");
+                    }
+                }
+                Mode::Quiet => {}
+            },
+            Event::Log { stage, level, message } => {
+                let tag = match level {
+                    LogLevel::Error => "error: ",
+                    LogLevel::Warn => "warning: ",
+                    LogLevel::Info => "",
+                    LogLevel::Debug => return,
+                };
+                for line in message.lines() {
+                    self.line(format!("[{stage}] {tag}{line}"));
+                }
+            }
+            Event::Finished { stage, wall_s, .. } => {
+                self.end_bar(&stage);
+                self.last_progress.remove(&stage);
+                self.line(format!("[{stage}] finished in {}", crate::summary::seconds(wall_s)));
+            }
+            Event::Failed { stage, message, cancelled } => {
+                self.end_bar(&stage);
+                let what = if cancelled { "cancelled" } else { "failed" };
+                self.line(format!("[{stage}] {what}: {message}"));
+            }
+        }
+    }
+}

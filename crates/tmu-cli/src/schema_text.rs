@@ -1,0 +1,109 @@
+//! JSON Schema fragments (as schemars writes them) in words: `integer (1 to 10)`, `"a" | "b"`.
+
+use serde_json::Value;
+
+/// Resolves `{"$ref": "#/$defs/Name"}` against the root schema.
+fn resolve<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/")) {
+        Some(name) => root.get("$defs").and_then(|d| d.get(name)).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+fn range(schema: &Value) -> String {
+    let bound = |k: &str| schema.get(k).map(Value::to_string);
+    match (bound("minimum").or(bound("exclusiveMinimum")), bound("maximum").or(bound("exclusiveMaximum"))) {
+        (Some(lo), Some(hi)) => format!(" ({lo} to {hi})"),
+        (Some(lo), None) => format!(" (at least {lo})"),
+        (None, Some(hi)) => format!(" (at most {hi})"),
+        (None, None) => String::new(),
+    }
+}
+
+/// The type of a schema in words.
+pub fn type_text(root: &Value, schema: &Value) -> String {
+    let schema = resolve(root, schema);
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return values.iter().map(Value::to_string).collect::<Vec<_>>().join(" | ");
+    }
+    if let Some(c) = schema.get("const") {
+        return c.to_string();
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array) {
+            return options.iter().map(|o| type_text(root, o)).collect::<Vec<_>>().join(" | ");
+        }
+    }
+    let one = |t: &str| match t {
+        "array" => {
+            let items = schema.get("items").map(|i| type_text(root, i)).unwrap_or_else(|| "any".into());
+            format!("list of {items}")
+        }
+        "object" => "table".to_string(),
+        "integer" | "number" => format!("{t}{}", range(schema)),
+        other => other.to_string(),
+    };
+    match schema.get("type") {
+        Some(Value::String(t)) => one(t),
+        Some(Value::Array(ts)) => {
+            let names: Vec<String> = ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").map(one).collect();
+            let optional = ts.iter().any(|t| t == "null");
+            format!("{}{}", names.join(" | "), if optional { " (optional)" } else { "" })
+        }
+        _ => "any".to_string(),
+    }
+}
+
+/// The fields of an object schema: (name, type, default, description, required).
+pub fn fields(root: &Value) -> Vec<(String, String, Option<String>, String, bool)> {
+    let schema = resolve(root, root);
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return Vec::new() };
+    props
+        .iter()
+        .map(|(name, p)| {
+            let description = p
+                .get("description")
+                .or_else(|| resolve(root, p).get("description"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let default = p.get("default").map(Value::to_string);
+            (name.clone(), type_text(root, p), default, description, required.contains(&name.as_str()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn schemars_shapes_in_words() {
+        let root = json!({
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": { "type": "string", "description": "Who." },
+                "scale": { "type": "integer", "minimum": 1, "maximum": 10, "default": 1 },
+                "values": { "type": "array", "items": { "type": "number" }, "default": [1.0] },
+                "path": { "type": ["string", "null"] },
+                "mode": { "$ref": "#/$defs/Mode", "default": "fast" }
+            },
+            "$defs": { "Mode": { "description": "How.", "oneOf": [{ "const": "fast" }, { "enum": ["slow"] }] } }
+        });
+        let f = fields(&root);
+        assert_eq!(f[0], ("name".into(), "string".into(), None, "Who.".into(), true));
+        assert_eq!(f[1].1, "integer (1 to 10)");
+        assert_eq!(f[1].2.as_deref(), Some("1"));
+        assert_eq!(f[2].1, "list of number");
+        assert_eq!(f[3].1, "string (optional)");
+        assert_eq!((f[4].1.as_str(), f[4].3.as_str()), ("\"fast\" | \"slow\"", "How."));
+    }
+}
