@@ -1,0 +1,167 @@
+//! `features.adversarial` (AF): how far a fixed-budget L∞ PGD attack on the true label moves the
+//! model's prediction, KL(softmax(f(x)) ‖ softmax(f(x_adv))).
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tmu_nn::{DeviceData, Network, NnError};
+use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+
+use crate::common::{
+    argmax, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
+};
+use crate::pgd::{Pgd, kl_from_logits, pgd_attack};
+
+/// Config of `features.adversarial`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdversarialConfig {
+    /// L∞ radius of the attack in [0, 1] pixel units (4/255 in the method).
+    #[serde(default = "default_epsilon")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub epsilon: f64,
+    /// Step size in [0, 1] pixel units; left out, epsilon / 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub step: Option<f64>,
+    /// Number of PGD steps.
+    #[serde(default = "default_steps")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub steps: usize,
+    /// Start from a uniform random point of the epsilon-ball (seeded) instead of the clean
+    /// image (the method has no random start).
+    #[serde(default)]
+    pub random_start: bool,
+    /// Samples attacked at once.
+    #[serde(default = "default_batch_size")]
+    #[schemars(range(min = 1, max = 65536))]
+    pub batch_size: usize,
+    /// Name of the output feature column.
+    #[serde(default = "default_name")]
+    pub name: String,
+}
+
+fn default_epsilon() -> f64 {
+    4.0 / 255.0
+}
+fn default_steps() -> usize {
+    5
+}
+fn default_name() -> String {
+    "af".to_string()
+}
+
+impl Default for AdversarialConfig {
+    fn default() -> Self {
+        AdversarialConfig {
+            epsilon: default_epsilon(),
+            step: None,
+            steps: default_steps(),
+            random_start: false,
+            batch_size: default_batch_size(),
+            name: default_name(),
+        }
+    }
+}
+
+impl AdversarialConfig {
+    /// The attack budget with the step resolved.
+    pub fn pgd(&self) -> Pgd {
+        Pgd { epsilon: self.epsilon, step: self.step.unwrap_or(self.epsilon / 3.0), steps: self.steps }
+    }
+}
+
+/// The stage `features.adversarial`.
+#[derive(Debug)]
+pub struct AdversarialFeature;
+
+impl Stage for AdversarialFeature {
+    const KIND: &'static str = "features.adversarial";
+    type Config = AdversarialConfig;
+
+    fn signature() -> Signature {
+        Signature::new(
+            "AF, the adversarial-attacking feature: an untargeted L∞ PGD attack on the true label in \
+             [0, 1] pixel space (sign of the gradient of the summed cross-entropy, clipped to the \
+             epsilon-ball and to [0, 1], eval mode, no random start), then \
+             KL(softmax(f(x)) ‖ softmax(f(x_adv))) per sample",
+        )
+        .input("model", ArtifactKind::Model, "the model attacked (M_t for the twin set, M_o for D_f)")
+        .input("data", ArtifactKind::Dataset, "the samples to compute AF for")
+        .output("features", ArtifactKind::Features, "one column (`af` unless renamed) per sample id of `data`")
+    }
+
+    fn examples() -> Vec<Example> {
+        vec![
+            Example::new("the method: epsilon 4/255, step epsilon/3, 5 steps", ""),
+            Example::new(
+                "a stronger attack with a seeded random start",
+                "epsilon = 0.0314\nstep = 0.00784\nsteps = 10\nrandom_start = true",
+            ),
+        ]
+    }
+
+    fn preflight(config: &AdversarialConfig) -> anyhow::Result<()> {
+        check_range("epsilon", config.epsilon, 0.0, 1.0)?;
+        if let Some(step) = config.step {
+            check_range("step", step, 0.0, 1.0)?;
+        }
+        check_range("steps", config.steps as f64, 1.0, 10000.0)?;
+        check_range("batch_size", config.batch_size as f64, 1.0, 65536.0)?;
+        check_name(&config.name)
+    }
+
+    fn run(ctx: &mut Context, inputs: &Inputs, config: AdversarialConfig) -> anyhow::Result<()> {
+        Self::preflight(&config)?;
+        let device = ctx.candle_device()?;
+        let net = load_model(inputs, &device)?;
+        let data = load_data(inputs, "data", &net)?;
+        let d = upload(&data, &device, "data")?;
+        let start = Instant::now();
+        let pgd = config.pgd();
+        let mut rng = config.random_start.then(|| ChaCha8Rng::seed_from_u64(ctx.seed_for("random-start")));
+        let n = data.len();
+        let k = net.num_classes();
+        let (mut af, mut clean_right, mut adv_right) = (Vec::with_capacity(n), 0usize, 0usize);
+        for first in (0..n).step_by(config.batch_size) {
+            let len = config.batch_size.min(n - first);
+            let (clean, adv) = attack_batch(&net, &d, first, len, &pgd, rng.as_mut())
+                .map_err(NnError::into_anyhow)
+                .with_context(|| format!("attacking samples {first}..{} of the `data` set", first + len))?;
+            let labels = &data.labels[first..first + len];
+            for (i, &y) in labels.iter().enumerate() {
+                let (p, q) = (&clean[i * k..(i + 1) * k], &adv[i * k..(i + 1) * k]);
+                af.push(kl_from_logits(p, q));
+                clean_right += usize::from(argmax(p) == y);
+                adv_right += usize::from(argmax(q) == y);
+            }
+            ctx.progress((first + len) as u64, n as u64, "pgd attack");
+            ctx.check_cancelled()?;
+        }
+        ctx.summary("clean_accuracy", clean_right as f64 / n as f64);
+        ctx.summary("adversarial_accuracy", adv_right as f64 / n as f64);
+        ctx.summary("seconds", start.elapsed().as_secs_f64());
+        write_feature(ctx, &config.name, &data.ids, &af)
+    }
+}
+
+/// Clean and attacked logits (row-major [len, K]) of positions `first..first + len`.
+fn attack_batch(
+    net: &Network,
+    d: &DeviceData,
+    first: usize,
+    len: usize,
+    pgd: &Pgd,
+    rng: Option<&mut ChaCha8Rng>,
+) -> tmu_nn::Result<(Vec<f32>, Vec<f32>)> {
+    let pixels = d.pixels(first, len)?;
+    let (_, labels) = d.range(first, len)?;
+    let x_adv = pgd_attack(net, &pixels, &labels, pgd, rng)?;
+    let clean = net.forward_t(&net.normalise(&pixels)?, false)?;
+    let adv = net.forward_t(&net.normalise(&x_adv)?, false)?;
+    Ok((clean.flatten_all()?.to_vec1()?, adv.flatten_all()?.to_vec1()?))
+}

@@ -1,0 +1,83 @@
+//! `features.curriculum` (CF): the per-sample cross-entropy of an early model (one trained
+//! briefly from scratch), computed in f64 from its logits.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tmu_nn::{NnError, predict};
+use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+
+use crate::common::{check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature};
+
+/// Config of `features.curriculum`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CurriculumConfig {
+    /// Samples per forward pass.
+    #[serde(default = "default_batch_size")]
+    #[schemars(range(min = 1, max = 65536))]
+    pub batch_size: usize,
+    /// Name of the output feature column.
+    #[serde(default = "default_name")]
+    pub name: String,
+}
+
+fn default_name() -> String {
+    "cf".to_string()
+}
+
+impl Default for CurriculumConfig {
+    fn default() -> Self {
+        CurriculumConfig { batch_size: default_batch_size(), name: default_name() }
+    }
+}
+
+/// The stage `features.curriculum`.
+#[derive(Debug)]
+pub struct CurriculumFeature;
+
+impl Stage for CurriculumFeature {
+    const KIND: &'static str = "features.curriculum";
+    type Config = CurriculumConfig;
+
+    fn signature() -> Signature {
+        Signature::new(
+            "CF, the curriculum-learning-loss feature: the per-sample cross-entropy (f64, from the \
+             logits, eval mode) of an early model, one trained briefly from scratch on D_train \
+             (`train.classifier` with `stop = { train_accuracy = 0.5 }`); easy samples are learned \
+             first, so a high early loss marks a hard sample",
+        )
+        .input("model", ArtifactKind::Model, "the early model (one serves both the twin set and D_f)")
+        .input("data", ArtifactKind::Dataset, "the samples to compute CF for")
+        .output("features", ArtifactKind::Features, "one column (`cf` unless renamed) per sample id of `data`")
+    }
+
+    fn examples() -> Vec<Example> {
+        vec![
+            Example::new("the method", ""),
+            Example::new("renamed column (e.g. the original model's own loss as an extra feature)", "name = \"loss\""),
+        ]
+    }
+
+    fn preflight(config: &CurriculumConfig) -> anyhow::Result<()> {
+        check_range("batch_size", config.batch_size as f64, 1.0, 65536.0)?;
+        check_name(&config.name)
+    }
+
+    fn run(ctx: &mut Context, inputs: &Inputs, config: CurriculumConfig) -> anyhow::Result<()> {
+        Self::preflight(&config)?;
+        let device = ctx.candle_device()?;
+        let net = load_model(inputs, &device)?;
+        let data = load_data(inputs, "data", &net)?;
+        let d = upload(&data, &device, "data")?;
+        let start = Instant::now();
+        let p = predict(&net, &d, config.batch_size, false)
+            .map_err(NnError::into_anyhow)
+            .context("running the model over the `data` set")?;
+        ctx.summary("accuracy", p.accuracy());
+        ctx.summary("seconds", start.elapsed().as_secs_f64());
+        write_feature(ctx, &config.name, &data.ids, &p.losses)
+    }
+}
