@@ -20,6 +20,19 @@ fn range(schema: &Value) -> String {
     }
 }
 
+/// A table variant of an internally tagged enum: `{ kind = "sgd", ... }` (its first property
+/// with a constant value names the variant).
+fn tagged_table(root: &Value, schema: &Value) -> Option<String> {
+    let props = schema.get("properties")?.as_object()?;
+    props.iter().find_map(|(name, p)| {
+        let p = resolve(root, p);
+        let value =
+            p.get("const").or_else(|| p.get("enum").and_then(Value::as_array).filter(|e| e.len() == 1)?.first())?;
+        let more = if props.len() > 1 { ", ..." } else { "" };
+        Some(format!("{{ {name} = {value}{more} }}"))
+    })
+}
+
 /// The type of a schema in words.
 pub fn type_text(root: &Value, schema: &Value) -> String {
     let schema = resolve(root, schema);
@@ -39,7 +52,7 @@ pub fn type_text(root: &Value, schema: &Value) -> String {
             let items = schema.get("items").map(|i| type_text(root, i)).unwrap_or_else(|| "any".into());
             format!("list of {items}")
         }
-        "object" => "table".to_string(),
+        "object" => tagged_table(root, schema).unwrap_or_else(|| "table".to_string()),
         "integer" | "number" => format!("{t}{}", range(schema)),
         other => other.to_string(),
     };
@@ -94,7 +107,11 @@ mod tests {
                 "scale": { "type": "integer", "minimum": 1, "maximum": 10, "default": 1 },
                 "values": { "type": "array", "items": { "type": "number" }, "default": [1.0] },
                 "path": { "type": ["string", "null"] },
-                "mode": { "$ref": "#/$defs/Mode", "default": "fast" }
+                "mode": { "$ref": "#/$defs/Mode", "default": "fast" },
+                "opt": { "oneOf": [
+                    { "type": "object", "properties": { "kind": { "const": "sgd" }, "lr": { "type": "number" } } },
+                    { "type": "object", "properties": { "kind": { "type": "string", "enum": ["adam"] } } }
+                ] }
             },
             "$defs": { "Mode": { "description": "How.", "oneOf": [{ "const": "fast" }, { "enum": ["slow"] }] } }
         });
@@ -105,5 +122,6 @@ mod tests {
         assert_eq!(f[2].1, "list of number");
         assert_eq!(f[3].1, "string (optional)");
         assert_eq!((f[4].1.as_str(), f[4].3.as_str()), ("\"fast\" | \"slow\"", "How."));
+        assert_eq!(f[5].1, "{ kind = \"sgd\", ... } | { kind = \"adam\" }");
     }
 }

@@ -21,6 +21,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::record::{CacheRecord, RECORD_FORMAT};
@@ -51,7 +52,7 @@ pub const OUT_DIR: &str = "out";
 #[derive(Debug)]
 pub struct RunsDir {
     root: PathBuf,
-    _owner: File,
+    _owner: Arc<File>,
     counter: AtomicU64,
 }
 
@@ -83,10 +84,7 @@ impl RunsDir {
         }
         // Absolute, so that records and plugin requests do not depend on the current folder.
         let root = &std::fs::canonicalize(root).map_err(io_err("resolve", root))?;
-        let owner_path = root.join(".tmp").join(format!("{}.lock", std::process::id()));
-        let owner = File::create(&owner_path).map_err(io_err("create", &owner_path))?;
-        owner.lock().map_err(io_err("lock", &owner_path))?;
-        let runs = RunsDir { root: root.to_path_buf(), _owner: owner, counter: AtomicU64::new(0) };
+        let runs = RunsDir { root: root.to_path_buf(), _owner: owner_lock(root)?, counter: AtomicU64::new(0) };
         runs.clean_stale_attempts()?;
         Ok(runs)
     }
@@ -248,6 +246,23 @@ impl RunsDir {
         }
         Ok(())
     }
+}
+
+/// This process's owner lock of a runs folder, shared by every `RunsDir` open on it (a second
+/// `lock()` of the same file from this process would wait for the first forever).
+fn owner_lock(root: &Path) -> Result<Arc<File>, StoreError> {
+    static HELD: Mutex<Vec<(PathBuf, Weak<File>)>> = Mutex::new(Vec::new());
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    held.retain(|(_, w)| w.strong_count() > 0);
+    if let Some(file) = held.iter().find(|(p, _)| p == root).and_then(|(_, w)| w.upgrade()) {
+        return Ok(file);
+    }
+    let path = root.join(".tmp").join(format!("{}.lock", std::process::id()));
+    let file = File::create(&path).map_err(io_err("create", &path))?;
+    file.lock().map_err(io_err("lock", &path))?;
+    let file = Arc::new(file);
+    held.push((root.to_path_buf(), Arc::downgrade(&file)));
+    Ok(file)
 }
 
 /// Whether the process owning `lock` still runs (it holds the lock until it exits or dies).

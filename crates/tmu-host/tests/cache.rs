@@ -158,3 +158,16 @@ fn a_folder_of_a_dead_process_is_removed_and_a_live_ones_kept() {
     assert!(!runs.join(".tmp/4000000.lock").exists());
     assert!(live.exists());
 }
+
+#[test]
+fn one_process_can_open_a_runs_folder_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tmu_host::RunsDir::open(dir.path()).unwrap();
+    let b = tmu_host::RunsDir::open(dir.path()).unwrap();
+    drop(a);
+    // The owner lock is still held through `b`: another process would see this one alive.
+    let lock = std::fs::File::open(dir.path().join(format!(".tmp/{}.lock", std::process::id()))).unwrap();
+    assert!(matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
+    drop(b);
+    assert!(lock.try_lock().is_ok());
+}

@@ -124,3 +124,43 @@ inputs = { x = "sleeper.metrics" }
     assert_eq!(report.stage("sleeper").unwrap().summary["resumed"], true);
     assert!(!runs_path.join(".work").join(&key).exists());
 }
+
+/// One stage per CUDA device at a time, whatever `jobs` says; stages on two devices overlap.
+/// (The fixture stages never open a device: this checks the scheduling, not CUDA.)
+#[test]
+fn stages_on_one_gpu_take_turns_and_stages_on_two_gpus_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let p = plan(
+        dir.path(),
+        r#"
+format = 1
+name = "gpu"
+
+[stages.a]
+kind = "fixture.sleep"
+device = "cuda:0"
+config = { name = "a", millis = 20 }
+
+[stages.b]
+kind = "fixture.sleep"
+device = "cuda:0"
+config = { name = "b", millis = 20 }
+"#,
+    );
+    run_with(&p, &runs, &ExecOptions { jobs: 2, ..Default::default() }).0.unwrap();
+    let a = stage_record(&runs, "gpu", "a").entry;
+    let b = stage_record(&runs, "gpu", "b").entry;
+    assert_eq!((a.device_key.as_str(), a.device_requested.as_str()), ("cuda:0", "cuda:0"));
+    assert!(a.timing.finished_us <= b.timing.started_us, "two stages shared cuda:0: {:?} {:?}", a.timing, b.timing);
+
+    let text = rendezvous(dir.path())
+        .replace("name = \"pair\"", "name = \"two-gpus\"")
+        .replace("[stages.a]\n", "[stages.a]\ndevice = \"cuda:0\"\n")
+        .replace("[stages.b]\n", "[stages.b]\ndevice = \"cuda:1\"\n");
+    let p = plan(dir.path(), &text);
+    run_with(&p, &runs, &ExecOptions { jobs: 2, ..Default::default() }).0.unwrap();
+    let a = stage_record(&runs, "two-gpus", "a").entry.timing;
+    let b = stage_record(&runs, "two-gpus", "b").entry.timing;
+    assert!(a.started_us < b.finished_us && b.started_us < a.finished_us, "no overlap: {a:?} {b:?}");
+}
