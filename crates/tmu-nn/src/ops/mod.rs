@@ -1,5 +1,6 @@
 //! Fast custom ops (candle `CustomOp`s with their own backward) used by the model zoo.
 
+mod alloc;
 mod batch_norm;
 mod batch_norm_cpu;
 mod conv2d;
@@ -10,6 +11,7 @@ mod profile;
 mod relu;
 mod sgd;
 
+pub use alloc::keep_freed_memory;
 pub use batch_norm::{batch_norm_eval, batch_norm_relu_train, batch_norm_train, update_running_stats};
 pub use conv_nhwc::set_channels_last_enabled;
 pub use conv2d::{Conv2dCfg, conv2d};
