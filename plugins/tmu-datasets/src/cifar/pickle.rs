@@ -98,6 +98,50 @@ impl std::error::Error for PickleError {}
 
 /// Objects larger than this are not copied into the memo (nothing re-reads them in CIFAR files).
 const MEMO_COPY_LIMIT: usize = 1 << 16;
+/// Deepest nesting of containers accepted (a CIFAR batch nests 3 deep); deeper values could
+/// overflow the stack when dropped.
+const MAX_DEPTH: usize = 32;
+/// Most value nodes that memo and DUP copies may create in all: Python shares memoised objects
+/// where this reader copies them, so a pickle that re-reads its memo in a loop would otherwise
+/// grow exponentially (a "billion laughs").
+const MAX_COPIED_NODES: usize = 1 << 18;
+
+/// Calls `f` on each value directly inside `v`.
+fn for_children<'v>(v: &'v Value, mut f: impl FnMut(&'v Value)) {
+    match v {
+        Value::List(items) | Value::Tuple(items) => items.iter().for_each(f),
+        Value::Dict(pairs) => pairs.iter().for_each(|(k, v)| {
+            f(k);
+            f(v);
+        }),
+        _ => {}
+    }
+}
+
+/// The number of values in `v` (itself included), counted up to `limit + 1`; iterative.
+fn count_nodes(v: &Value, limit: usize) -> usize {
+    let (mut n, mut todo) = (0, vec![v]);
+    while let Some(x) = todo.pop() {
+        n += 1;
+        if n > limit {
+            break;
+        }
+        for_children(x, |c| todo.push(c));
+    }
+    n
+}
+
+/// Whether `v` nests containers more than `max` levels deep; iterative, stops early.
+fn too_deep(v: &Value, max: usize) -> bool {
+    let mut todo = vec![(v, 0usize)];
+    while let Some((x, depth)) = todo.pop() {
+        if depth > max {
+            return true;
+        }
+        for_children(x, |c| todo.push((c, depth + 1)));
+    }
+    false
+}
 
 struct Machine<'a> {
     bytes: &'a [u8],
@@ -107,11 +151,13 @@ struct Machine<'a> {
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: HashMap<u64, Value>,
+    /// Nodes created by copies so far (see `MAX_COPIED_NODES`).
+    copied: usize,
 }
 
 /// Reads one pickled object from `bytes`.
 pub fn unpickle(bytes: &[u8]) -> Result<Value, PickleError> {
-    let mut m = Machine { bytes, pos: 0, at: 0, stack: Vec::new(), marks: Vec::new(), memo: HashMap::new() };
+    let mut m = Machine { bytes, pos: 0, at: 0, stack: Vec::new(), marks: Vec::new(), memo: HashMap::new(), copied: 0 };
     loop {
         m.at = m.pos;
         let op = m.take(1)?[0];
@@ -206,10 +252,12 @@ impl<'a> Machine<'a> {
         let top = self.top()?;
         let stored = match top {
             Value::Bytes(b) if b.len() > MEMO_COPY_LIMIT => Value::Shared,
+            Value::Str(t) if t.len() > MEMO_COPY_LIMIT => Value::Shared,
             Value::Array(a) if a.data.len() > MEMO_COPY_LIMIT => Value::Shared,
             Value::List(l) if l.len() > MEMO_COPY_LIMIT => Value::Shared,
             other => other.clone(),
         };
+        self.count_copy(&stored)?;
         self.memo.insert(key, stored);
         Ok(())
     }
@@ -219,6 +267,7 @@ impl<'a> Machine<'a> {
             Some(Value::Shared) => self.err(format!("memo entry {key} refers to a large shared object")),
             Some(v) => {
                 let v = v.clone();
+                self.count_copy(&v)?;
                 self.stack.push(v);
                 Ok(())
             }
@@ -250,6 +299,7 @@ impl<'a> Machine<'a> {
             }
             b'2' => {
                 let v = self.top()?.clone();
+                self.count_copy(&v)?;
                 self.stack.push(v);
             }
             b'N' => self.stack.push(Value::None),
@@ -332,6 +382,7 @@ impl<'a> Machine<'a> {
             b']' => self.stack.push(Value::List(Vec::new())),
             b'l' => {
                 let items = self.pop_mark()?;
+                self.check_depth(&items)?;
                 self.stack.push(Value::List(items));
             }
             b'a' => {
@@ -345,6 +396,7 @@ impl<'a> Machine<'a> {
             b')' => self.stack.push(Value::Tuple(Vec::new())),
             b't' => {
                 let items = self.pop_mark()?;
+                self.check_depth(&items)?;
                 self.stack.push(Value::Tuple(items));
             }
             0x85..=0x87 => {
@@ -353,11 +405,13 @@ impl<'a> Machine<'a> {
                     return self.err("stack underflow");
                 }
                 let items = self.stack.split_off(self.stack.len() - n);
+                self.check_depth(&items)?;
                 self.stack.push(Value::Tuple(items));
             }
             b'}' => self.stack.push(Value::Dict(Vec::new())),
             b'd' => {
                 let items = self.pop_mark()?;
+                self.check_depth(&items)?;
                 let pairs = self.pairs(items)?;
                 self.stack.push(Value::Dict(pairs));
             }
@@ -445,7 +499,25 @@ impl<'a> Machine<'a> {
         Ok(pairs)
     }
 
+    /// Refuses children nested too deep to become part of a container.
+    fn check_depth(&self, items: &[Value]) -> Result<(), PickleError> {
+        if items.iter().any(|v| too_deep(v, MAX_DEPTH)) {
+            return self.err(format!("containers nested more than {MAX_DEPTH} levels deep"));
+        }
+        Ok(())
+    }
+
+    /// Counts the nodes of a copy against `MAX_COPIED_NODES`.
+    fn count_copy(&mut self, v: &Value) -> Result<(), PickleError> {
+        self.copied += count_nodes(v, MAX_COPIED_NODES);
+        if self.copied > MAX_COPIED_NODES {
+            return self.err(format!("the pickle copies more than {MAX_COPIED_NODES} shared values"));
+        }
+        Ok(())
+    }
+
     fn extend_list(&mut self, items: Vec<Value>) -> Result<(), PickleError> {
+        self.check_depth(&items)?;
         match self.top()? {
             Value::List(l) => {
                 l.extend(items);
@@ -456,6 +528,9 @@ impl<'a> Machine<'a> {
     }
 
     fn extend_dict(&mut self, pairs: Vec<(Value, Value)>) -> Result<(), PickleError> {
+        if pairs.iter().any(|(k, v)| too_deep(k, MAX_DEPTH) || too_deep(v, MAX_DEPTH)) {
+            return self.err(format!("containers nested more than {MAX_DEPTH} levels deep"));
+        }
         match self.top()? {
             Value::Dict(d) => {
                 for (k, v) in pairs {
@@ -571,5 +646,47 @@ impl<'a> Machine<'a> {
             }
             _ => self.err("BUILD of an object this reader does not construct"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // 100 EMPTY_LISTs, then 99 APPENDs: a list nested 100 deep.
+        let mut p = vec![0x80, 2];
+        p.extend(std::iter::repeat_n(b']', 100));
+        p.extend(std::iter::repeat_n(b'a', 99));
+        p.push(b'.');
+        let e = unpickle(&p).unwrap_err();
+        assert_eq!(e.message, "containers nested more than 32 levels deep");
+        // APPEND k (from 1, at offset 101 + k) inserts a child nested k - 1 deep: k = 34 is refused.
+        assert_eq!(e.offset, 101 + 34);
+    }
+
+    #[test]
+    fn memo_copies_cannot_grow_exponentially() {
+        // list = [] ; repeat: list.append(copy of memo 0); memo 0 = list  -> doubles each round.
+        let mut p = vec![0x80, 2, b']', b'q', 0];
+        for _ in 0..40 {
+            p.extend_from_slice(&[b'h', 0, b'a', b'q', 0]);
+        }
+        p.push(b'.');
+        let e = unpickle(&p).unwrap_err();
+        assert_eq!(e.message, format!("the pickle copies more than {MAX_COPIED_NODES} shared values"));
+    }
+
+    #[test]
+    fn plain_values_read() {
+        // pickle.dumps({"a": [1, -2, 3.5, None, True], "b": (b"xy", "z")}, protocol=2)
+        let p = b"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]q\x02(K\x01J\xfe\xff\xff\xffG@\x0c\x00\x00\x00\x00\x00\x00N\x88eX\x01\x00\x00\x00bq\x03c_codecs\nencode\nq\x04X\x02\x00\x00\x00xyq\x05X\x06\x00\x00\x00latin1q\x06\x86q\x07Rq\x08X\x01\x00\x00\x00zq\t\x86q\nu.";
+        let v = unpickle(p).unwrap();
+        assert_eq!(
+            v.get("a"),
+            Some(&Value::List(vec![Value::Int(1), Value::Int(-2), Value::Float(3.5), Value::None, Value::Bool(true)]))
+        );
+        assert_eq!(v.get("b"), Some(&Value::Tuple(vec![Value::Bytes(b"xy".to_vec()), Value::Str("z".into())])));
     }
 }
