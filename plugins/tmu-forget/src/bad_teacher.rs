@@ -1,0 +1,164 @@
+//! `forget.bad-teacher`: the competent/incompetent teacher baseline (Chundawat, Tarun, Mandal,
+//! Kankanhalli, "Can Bad Teaching Induce Forgetting?", AAAI 2023). The student starts as the
+//! original model; on one shuffled stream of a random retain subset ∪ forget it is distilled
+//! towards the original model (frozen, the competent teacher) on retain samples and towards a
+//! freshly initialised network of the same architecture (the incompetent teacher) on forget
+//! samples. Defaults follow the authors' released code (`unlearn.py` and the CIFAR-Super20
+//! notebook): 1 epoch, Adam lr 1e-4, batch 256, KL temperature 1, 30% of the retain set,
+//! `F.kl_div` with its default element-wise mean.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tmu_nn::{DeviceData, Network, NnError, StepOutput};
+use tmu_plugin::artifact::Dataset;
+use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+
+use crate::defaults::check_range;
+use crate::evaluate::forget_accuracy;
+use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::losses::{KlReduction, bad_teacher_loss};
+use crate::mixed::{Column, Mixed};
+use crate::train::{adam_config, train, training_json};
+
+/// Configuration of `forget.bad-teacher` (defaults: the authors' code).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BadTeacherConfig {
+    /// Passes over the retain subset ∪ forget (the authors use 1).
+    #[serde(default = "epochs")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub epochs: usize,
+    /// Adam learning rate (the authors use 1e-4).
+    #[serde(default = "lr")]
+    #[schemars(range(min = 0.0, max = 10.0))]
+    pub lr: f64,
+    /// Samples per step (the authors use 256).
+    #[serde(default = "batch_size")]
+    #[schemars(range(min = 1, max = 65536))]
+    pub batch_size: usize,
+    /// Softmax temperature of the student and both teachers (the authors use 1).
+    #[serde(default = "temperature")]
+    #[schemars(range(min = 0.01, max = 100.0))]
+    pub temperature: f64,
+    /// Fraction of the retain set, drawn at random once, distilled from the competent teacher
+    /// (the authors use 0.3).
+    #[serde(default = "retain_fraction")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub retain_fraction: f64,
+    /// How the KL divergence is averaged: `mean` over batch and classes (PyTorch's `F.kl_div`
+    /// default, the authors' code) or `batchmean` (over the batch).
+    #[serde(default)]
+    pub reduction: KlReduction,
+}
+
+fn epochs() -> usize {
+    1
+}
+fn lr() -> f64 {
+    1e-4
+}
+fn batch_size() -> usize {
+    256
+}
+fn temperature() -> f64 {
+    1.0
+}
+fn retain_fraction() -> f64 {
+    0.3
+}
+
+/// The `forget.bad-teacher` stage.
+pub struct ForgetBadTeacher;
+
+impl Stage for ForgetBadTeacher {
+    const KIND: &'static str = "forget.bad-teacher";
+    type Config = BadTeacherConfig;
+
+    fn signature() -> Signature {
+        Signature::new(
+            "bad-teacher baseline: distils the original model into itself on retained samples and a randomly \
+             initialised network of the same architecture into it on the forget set",
+        )
+        .input("model", ArtifactKind::Model, "the original model M_o (the student's start and the competent teacher)")
+        .input("retain", ArtifactKind::Dataset, "the retained training samples D_r")
+        .input("forget", ArtifactKind::Dataset, "the forget set D_f")
+        .output("model", ArtifactKind::Model, "the unlearned model (metadata: tmu.wall_seconds)")
+        .output(
+            "metrics",
+            ArtifactKind::Metrics,
+            "training statistics and forget-set accuracy after unlearning",
+        )
+    }
+
+    fn examples() -> Vec<Example> {
+        vec![
+            Example::new(
+                "the authors' settings",
+                "epochs = 1\nlr = 1e-4\nbatch_size = 256\ntemperature = 1.0\nretain_fraction = 0.3",
+            ),
+            Example::new("more steps on a small data set", "epochs = 10\nbatch_size = 64"),
+        ]
+    }
+
+    fn run(ctx: &mut Context, inputs: &Inputs, config: BadTeacherConfig) -> Result<()> {
+        check_range("temperature", config.temperature, 0.01, 100.0)?;
+        check_range("retain_fraction", config.retain_fraction, 0.0, 1.0)?;
+        let device = ctx.candle_device()?;
+        let student = read_model(inputs, "model", &device)?;
+        let retain = read_data(inputs, "retain", &student)?;
+        let forget = read_data(inputs, "forget", &student)?;
+
+        let started = Instant::now();
+        let competent = student.clone_to(&device).map_err(NnError::into_anyhow)?;
+        let incompetent =
+            Network::new(student.spec().clone(), &device, ctx.seed_for("incompetent")).map_err(NnError::into_anyhow)?;
+        let subset = retain_subset(&retain, config.retain_fraction, ctx.seed_for("retain-subset"));
+        let mixed = Mixed::new(&subset, &forget, &device)?;
+        let forget_rows = Column::f32(mixed.forget_mask(std::iter::repeat_n(true, forget.len())), &device)?;
+        let cfg = adam_config(config.lr, config.batch_size, config.epochs);
+        let report = train(ctx, &student, &mixed.data, &cfg, serde_json::to_string(&config)?, |net, batch| {
+            let good = competent.forward_t(batch.x, false)?.detach();
+            let bad = incompetent.forward_t(batch.x, false)?.detach();
+            let logits = net.forward_t(batch.x, true)?;
+            let f = forget_rows.gather(batch.index)?;
+            let loss = bad_teacher_loss(&logits, &good, &bad, &f, config.temperature, config.reduction)?;
+            Ok(StepOutput::with_logits(loss, logits))
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        write_model(ctx, &student, seconds)?;
+        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let accuracy = forget_accuracy(&student, &forget_data, &[])?;
+        ctx.summary("forget_accuracy", accuracy["forget"].clone());
+        ctx.summary("wall_seconds", seconds);
+        write_stage_metrics(
+            ctx,
+            &json!({
+                "method": "bad-teacher",
+                "config": config,
+                "retain": retain.len(),
+                "retain_used": subset.len(),
+                "forget": forget.len(),
+                "training": training_json(&report),
+                "accuracy_after": accuracy,
+                "wall_seconds": seconds,
+            }),
+        )
+    }
+}
+
+/// `round(fraction · N)` retain samples drawn without replacement (seeded), in the retain set's
+/// order.
+fn retain_subset(retain: &Dataset, fraction: f64, seed: u64) -> Dataset {
+    let n = retain.len();
+    let k = ((fraction * n as f64).round() as usize).min(n);
+    let mut picked = sample(&mut ChaCha8Rng::seed_from_u64(seed), n, k).into_vec();
+    picked.sort_unstable();
+    retain.subset(&picked)
+}

@@ -1,0 +1,94 @@
+//! `forget.finetune`: the fine-tune baseline. Starting from the original model, SGD with
+//! cross-entropy on the retained samples only, so that the forget set fades by catastrophic
+//! forgetting (Golatkar et al. 2020; Warnecke et al. 2023). Same optimizer and defaults as
+//! `forget.tmu`, so the two differ only in what TMU does with the forget set.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tmu_nn::loss::cross_entropy;
+use tmu_nn::{DeviceData, NnError, StepOutput};
+use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+
+use crate::defaults;
+use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::train::{sgd_config, train, training_json};
+
+/// Configuration of `forget.finetune`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinetuneConfig {
+    /// Passes over the retained samples.
+    #[serde(default = "defaults::epochs")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub epochs: usize,
+    /// SGD learning rate (constant).
+    #[serde(default = "defaults::lr")]
+    #[schemars(range(min = 0.0, max = 10.0))]
+    pub lr: f64,
+    /// SGD momentum.
+    #[serde(default = "defaults::momentum")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub momentum: f64,
+    /// L2 weight decay added to the gradient.
+    #[serde(default = "defaults::weight_decay")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub weight_decay: f64,
+    /// Samples per step.
+    #[serde(default = "defaults::batch_size")]
+    #[schemars(range(min = 1, max = 65536))]
+    pub batch_size: usize,
+}
+
+/// The `forget.finetune` stage.
+pub struct ForgetFinetune;
+
+impl Stage for ForgetFinetune {
+    const KIND: &'static str = "forget.finetune";
+    type Config = FinetuneConfig;
+
+    fn signature() -> Signature {
+        Signature::new("fine-tune baseline: continues training the original model on the retained samples only")
+            .input("model", ArtifactKind::Model, "the original model M_o")
+            .input("retain", ArtifactKind::Dataset, "the retained training samples D_r")
+            .output("model", ArtifactKind::Model, "the unlearned model (metadata: tmu.wall_seconds)")
+            .output("metrics", ArtifactKind::Metrics, "training statistics")
+    }
+
+    fn examples() -> Vec<Example> {
+        vec![
+            Example::new("the same optimizer and length as forget.tmu's defaults", "epochs = 5\nlr = 0.01"),
+            Example::new("a longer run", "epochs = 20"),
+        ]
+    }
+
+    fn run(ctx: &mut Context, inputs: &Inputs, config: FinetuneConfig) -> Result<()> {
+        let device = ctx.candle_device()?;
+        let net = read_model(inputs, "model", &device)?;
+        let retain = read_data(inputs, "retain", &net)?;
+        let started = Instant::now();
+        let data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
+        let cfg = sgd_config(config.lr, config.momentum, config.weight_decay, config.batch_size, config.epochs);
+        let report = train(ctx, &net, &data, &cfg, serde_json::to_string(&config)?, |net, batch| {
+            let logits = net.forward_t(batch.x, true)?;
+            let loss = cross_entropy(&logits, batch.y, 0.0)?;
+            Ok(StepOutput::with_logits(loss, logits))
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        write_model(ctx, &net, seconds)?;
+        ctx.summary("wall_seconds", seconds);
+        write_stage_metrics(
+            ctx,
+            &json!({
+                "method": "finetune",
+                "config": config,
+                "retain": retain.len(),
+                "training": training_json(&report),
+                "wall_seconds": seconds,
+            }),
+        )
+    }
+}

@@ -1,0 +1,63 @@
+//! Reading the inputs every unlearning stage shares (the original model, data sets checked
+//! against it, generalization labels) and writing its outputs (the model with its wall time,
+//! the metrics).
+
+use anyhow::{Context as _, Result, bail};
+use tmu_nn::candle::Device;
+use tmu_nn::{META_WALL_SECONDS, Network, NnError};
+use tmu_plugin::artifact::{Dataset, Labels, write_metrics};
+use tmu_plugin::{Context, Inputs};
+
+/// Reads the model on input `port` onto `device`.
+pub fn read_model(inputs: &Inputs, port: &str, device: &Device) -> Result<Network> {
+    let path = inputs.path(port)?;
+    Network::load(path, device)
+        .map_err(NnError::into_anyhow)
+        .with_context(|| format!("reading {port} model {}", path.display()))
+}
+
+/// Reads the data set on input `port` and checks that it fits `net` (image shape and classes).
+pub fn read_data(inputs: &Inputs, port: &str, net: &Network) -> Result<Dataset> {
+    let path = inputs.path(port)?;
+    let data = Dataset::read(path).with_context(|| format!("reading {port} set {}", path.display()))?;
+    net.spec().check_data(&data).map_err(NnError::into_anyhow).with_context(|| {
+        format!("the {port} set {} does not fit the model ({} classes)", path.display(), net.num_classes())
+    })?;
+    if data.is_empty() {
+        bail!("the {port} set {} is empty", path.display());
+    }
+    Ok(data)
+}
+
+/// Reads the generalization labels on input `port` for the samples of `forget` (in its order):
+/// `true` = easy (label 1), `false` = hard (label 0). Every forget id must have a label.
+pub fn read_easy(inputs: &Inputs, port: &str, forget: &Dataset) -> Result<Vec<bool>> {
+    let path = inputs.path(port)?;
+    let labels = Labels::read(path).with_context(|| format!("reading {port} {}", path.display()))?;
+    let aligned = labels
+        .aligned_to(&forget.ids)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("the {port} {} do not cover the forget set", path.display()))?;
+    if let Some((i, l)) = aligned.iter().enumerate().find(|(_, l)| **l > 1) {
+        bail!(
+            "the {port} {} are not generalization labels: sample id {} has label {l}, expected 0 (hard) or 1 (easy)",
+            path.display(),
+            forget.ids[i]
+        );
+    }
+    Ok(aligned.iter().map(|&l| l == 1).collect())
+}
+
+/// Writes `net` to the `model` output with the stage's compute time in its metadata.
+pub fn write_model(ctx: &Context, net: &Network, seconds: f64) -> Result<()> {
+    let path = ctx.output_path("model");
+    net.save_with_metadata(&path, &[(META_WALL_SECONDS, seconds.to_string())])
+        .map_err(NnError::into_anyhow)
+        .with_context(|| format!("writing model {}", path.display()))
+}
+
+/// Writes the `metrics` output.
+pub fn write_stage_metrics(ctx: &Context, metrics: &serde_json::Value) -> Result<()> {
+    let path = ctx.output_path("metrics");
+    write_metrics(&path, metrics).with_context(|| format!("writing metrics {}", path.display()))
+}

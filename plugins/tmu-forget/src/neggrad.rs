@@ -1,0 +1,111 @@
+//! `forget.neggrad`: the negative-gradient baseline in its joint form (NegGrad+, Kurmanji et al.
+//! 2023): from the original model, SGD on one shuffled stream of retain ∪ forget with loss
+//! `mean CE(retain rows) − α · mean CE(forget rows)`. The ascent is unbounded, as in the
+//! baseline, so it is expected to overshoot towards 0% forget accuracy.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tmu_nn::{DeviceData, NnError, StepOutput};
+use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+
+use crate::defaults::{self, check_range};
+use crate::evaluate::forget_accuracy;
+use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::losses::neggrad_loss;
+use crate::mixed::{Column, Mixed};
+use crate::train::{sgd_config, train, training_json};
+
+/// Configuration of `forget.neggrad`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NegGradConfig {
+    /// Passes over retain ∪ forget.
+    #[serde(default = "defaults::epochs")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub epochs: usize,
+    /// SGD learning rate (constant).
+    #[serde(default = "defaults::lr")]
+    #[schemars(range(min = 0.0, max = 10.0))]
+    pub lr: f64,
+    /// SGD momentum.
+    #[serde(default = "defaults::momentum")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub momentum: f64,
+    /// L2 weight decay added to the gradient.
+    #[serde(default = "defaults::weight_decay")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub weight_decay: f64,
+    /// Samples per step, drawn from the shuffled union of retain and forget samples.
+    #[serde(default = "defaults::batch_size")]
+    #[schemars(range(min = 1, max = 65536))]
+    pub batch_size: usize,
+    /// α, the weight of the (unbounded) ascent on the forget samples' cross-entropy.
+    #[serde(default = "defaults::one")]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub alpha: f64,
+}
+
+/// The `forget.neggrad` stage.
+pub struct ForgetNegGrad;
+
+impl Stage for ForgetNegGrad {
+    const KIND: &'static str = "forget.neggrad";
+    type Config = NegGradConfig;
+
+    fn signature() -> Signature {
+        Signature::new(
+            "negative-gradient baseline: gradient ascent on the forget set jointly with descent on the retained samples",
+        )
+        .input("model", ArtifactKind::Model, "the original model M_o")
+        .input("retain", ArtifactKind::Dataset, "the retained training samples D_r")
+        .input("forget", ArtifactKind::Dataset, "the forget set D_f")
+        .output("model", ArtifactKind::Model, "the unlearned model (metadata: tmu.wall_seconds)")
+        .output("metrics", ArtifactKind::Metrics, "training statistics and forget-set accuracy after unlearning")
+    }
+
+    fn examples() -> Vec<Example> {
+        vec![
+            Example::new("descent on retain, ascent on forget with equal weight", "alpha = 1.0"),
+            Example::new("a gentler ascent", "alpha = 0.5\nepochs = 5"),
+        ]
+    }
+
+    fn run(ctx: &mut Context, inputs: &Inputs, config: NegGradConfig) -> Result<()> {
+        check_range("alpha", config.alpha, 0.0, 100.0)?;
+        let device = ctx.candle_device()?;
+        let net = read_model(inputs, "model", &device)?;
+        let retain = read_data(inputs, "retain", &net)?;
+        let forget = read_data(inputs, "forget", &net)?;
+        let started = Instant::now();
+        let mixed = Mixed::new(&retain, &forget, &device)?;
+        let forget_rows = Column::f32(mixed.forget_mask(std::iter::repeat_n(true, forget.len())), &device)?;
+        let cfg = sgd_config(config.lr, config.momentum, config.weight_decay, config.batch_size, config.epochs);
+        let report = train(ctx, &net, &mixed.data, &cfg, serde_json::to_string(&config)?, |net, batch| {
+            let logits = net.forward_t(batch.x, true)?;
+            let loss = neggrad_loss(&logits, batch.y, &forget_rows.gather(batch.index)?, config.alpha)?;
+            Ok(StepOutput::with_logits(loss, logits))
+        })?;
+        let seconds = started.elapsed().as_secs_f64();
+        write_model(ctx, &net, seconds)?;
+        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let accuracy = forget_accuracy(&net, &forget_data, &[])?;
+        ctx.summary("forget_accuracy", accuracy["forget"].clone());
+        ctx.summary("wall_seconds", seconds);
+        write_stage_metrics(
+            ctx,
+            &json!({
+                "method": "neggrad",
+                "config": config,
+                "retain": retain.len(),
+                "forget": forget.len(),
+                "training": training_json(&report),
+                "accuracy_after": accuracy,
+                "wall_seconds": seconds,
+            }),
+        )
+    }
+}
