@@ -170,10 +170,10 @@ impl RunsDir {
     /// marker, renames the folder into `.cache/` (replacing an older entry of the same key),
     /// and removes the key's work folder. The attempt must already hold `entry.json`.
     pub fn commit(&self, attempt: Attempt) -> Result<PathBuf, StoreError> {
-        sync_tree(&attempt.dir)?;
+        // The marker only tells people what a folder in `.tmp` is: nothing in `.tmp` is trusted.
         let marker = attempt.dir.join(INCOMPLETE);
         std::fs::remove_file(&marker).map_err(io_err("remove", &marker))?;
-        sync_dir(&attempt.dir);
+        sync_tree(&attempt.dir)?;
         let target = self.cache_dir(&attempt.key);
         if target.exists() {
             // A forced rerun: move the old entry aside first (a folder cannot be renamed onto

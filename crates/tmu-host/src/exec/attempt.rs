@@ -8,7 +8,7 @@ use std::sync::mpsc::Sender;
 
 use indexmap::IndexMap;
 use tmu_core::PlannedStage;
-use tmu_plugin::artifact::{read_header, read_metrics, write_json_atomic};
+use tmu_plugin::artifact::{read_header, read_metrics};
 use tmu_plugin::protocol::{ErrorKind, RunRequest, WireError};
 use tmu_plugin::{ArtifactKind, Inputs, LogLevel};
 
@@ -76,7 +76,19 @@ pub(super) fn publish(env: &Env, stage: &str, record: &CacheRecord, status: Stat
         cache_dir: env.runs.cache_dir(&record.key),
         entry: record.clone(),
     };
-    write_json_atomic(&dir.join("stage.json"), &view).map_err(|e| e.to_string())
+    write_view_json(&dir.join("stage.json"), &view)
+}
+
+/// Writes JSON by temp file and rename, without fsync: for files the next run rewrites anyway
+/// (the stage view) or that a later fsync covers (files inside an attempt folder).
+fn write_view_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|e| format!("cannot serialise {}: {e}", path.display()))?;
+    bytes.push(b'\n');
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, &bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Runs `job` to the end; never panics on a plugin's behalf (the plugin catches its panics).
@@ -173,7 +185,7 @@ fn attempt(env: &Env, job: &Job) -> JobResult {
                 timing,
                 error: error.clone(),
             };
-            let _ = write_json_atomic(&dir.join("stage.json"), &record);
+            let _ = write_view_json(&dir.join("stage.json"), &record);
             let failure = job.failure(error);
             let _ = env.events.send(Event::Failed { stage: stage.clone(), message: failure.to_string(), cancelled });
             return if cancelled { JobResult::Cancelled } else { JobResult::Failed(failure) };
@@ -202,10 +214,11 @@ fn attempt(env: &Env, job: &Job) -> JobResult {
         produced_by: ProducedBy { pipeline: env.pipeline.to_string(), stage: stage.clone() },
     };
     let saved = (|| -> Result<(), String> {
-        write_json_atomic(&attempt.dir.join("config.json"), &response.resolved_config).map_err(|e| e.to_string())?;
+        // `commit` fsyncs every file of the attempt before promoting it.
+        write_view_json(&attempt.dir.join("config.json"), &response.resolved_config)?;
         std::fs::copy(dir.join("stage.log"), attempt.dir.join("stage.log"))
             .map_err(|e| format!("cannot copy the stage log: {e}"))?;
-        write_json_atomic(&attempt.dir.join(ENTRY_FILE), &record).map_err(|e| e.to_string())?;
+        write_view_json(&attempt.dir.join(ENTRY_FILE), &record)?;
         env.runs.commit(attempt).map_err(|e| e.to_string())?;
         publish(env, stage, &record, Status::Ran)
     })();
