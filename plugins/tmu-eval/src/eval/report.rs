@@ -1,0 +1,147 @@
+//! `report.md` of `eval.unlearning`: the comparison table (one row per method, then original
+//! and gold), a legend, short notes on which method comes closest to gold, and a second table
+//! with D_f's predicted subsets and the further MIA levels.
+
+use super::record::{EvalMetrics, ModelRecord};
+use super::table::Table;
+
+fn pct(x: f64) -> String {
+    format!("{:.1}", 100.0 * x)
+}
+
+fn pct_opt(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_string(), pct)
+}
+
+/// The rows in report order: the methods, then original, then gold.
+fn rows(m: &EvalMetrics) -> Vec<(&str, &ModelRecord)> {
+    let mut rows: Vec<(&str, &ModelRecord)> = m.models.iter().map(|(n, r)| (n.as_str(), r)).collect();
+    if let Some(o) = &m.original {
+        rows.push(("original", o));
+    }
+    rows.push(("gold", &m.gold));
+    rows
+}
+
+fn main_table(m: &EvalMetrics) -> Table {
+    let alpha = m.mia.alphas[0].to_string();
+    let gold_rate = m.gold.mia[&alpha].rate;
+    let mut t = Table::new(
+        [
+            "method".to_string(),
+            "Acc D_r".into(),
+            "Acc D_f".into(),
+            "Acc test".into(),
+            "Delta".into(),
+            "act. dist.".into(),
+            format!("MIA@{alpha} (gold {})", pct(gold_rate)),
+            "agreement".into(),
+            "time (s)".into(),
+            "ratio".into(),
+        ]
+        .to_vec(),
+    );
+    for (name, r) in rows(m) {
+        t.row(vec![
+            name.to_string(),
+            pct(r.acc.retain),
+            pct(r.acc.forget),
+            pct(r.acc.test),
+            format!("{:.1}", r.delta),
+            format!("{:.4}", r.activation_distance),
+            pct(r.mia[&alpha].rate),
+            pct(r.agreement),
+            r.wall_seconds.map_or_else(|| "-".to_string(), |s| format!("{s:.1}")),
+            r.cost_ratio.map_or_else(|| "-".to_string(), |c| format!("{c:.2}x")),
+        ]);
+    }
+    t
+}
+
+/// D_f's predicted subsets and the MIA levels after the first; `None` when there is neither.
+fn second_table(m: &EvalMetrics) -> Option<Table> {
+    let subsets = m.forget.predicted_easy.zip(m.forget.predicted_hard);
+    let alphas: Vec<String> = m.mia.alphas[1..].iter().map(f64::to_string).collect();
+    if subsets.is_none() && alphas.is_empty() {
+        return None;
+    }
+    let mut header = vec!["method".to_string()];
+    if let Some((easy, hard)) = subsets {
+        header.push(format!("Acc D_f easy (n={easy})"));
+        header.push(format!("Acc D_f hard (n={hard})"));
+    }
+    for a in &alphas {
+        header.push(format!("MIA@{a} (gold {})", pct(m.gold.mia[a].rate)));
+    }
+    let mut t = Table::new(header);
+    for (name, r) in rows(m) {
+        let mut cells = vec![name.to_string()];
+        if subsets.is_some() {
+            cells.push(pct_opt(r.acc.forget_easy));
+            cells.push(pct_opt(r.acc.forget_hard));
+        }
+        cells.extend(alphas.iter().map(|a| pct(r.mia[a].rate)));
+        t.row(cells);
+    }
+    Some(t)
+}
+
+fn notes(m: &EvalMetrics) -> Vec<String> {
+    let mut notes = Vec::new();
+    let names = |v: &[String]| v.join(", ");
+    if let Some(first) = m.best.delta.first() {
+        notes.push(format!("Lowest Delta: {} ({:.1} pp).", names(&m.best.delta), m.models[first].delta));
+    }
+    if let Some(first) = m.best.activation_distance.first() {
+        notes.push(format!(
+            "Lowest activation distance: {} ({:.4}).",
+            names(&m.best.activation_distance),
+            m.models[first].activation_distance
+        ));
+    }
+    if let Some(o) = &m.original {
+        notes.push(format!(
+            "Doing nothing (original): Delta {:.1} pp, activation distance {:.4}.",
+            o.delta, o.activation_distance
+        ));
+    }
+    let untimed: Vec<&str> = rows(m).into_iter().filter(|(_, r)| r.wall_seconds.is_none()).map(|(n, _)| n).collect();
+    if !untimed.is_empty() {
+        notes.push(format!("No `tmu.wall_seconds` in the model file of: {}.", untimed.join(", ")));
+    }
+    notes
+}
+
+/// The whole report.
+pub fn render(m: &EvalMetrics) -> String {
+    let f = &m.forget;
+    let classes: Vec<String> = f.classes.iter().zip(&f.class_names).map(|(i, n)| format!("`{n}` ({i})")).collect();
+    let mut out = String::from("# Unlearning evaluation\n\n");
+    out.push_str(&format!(
+        "D_f: {} samples of class {}; retain {}, test {}; membership inference calibrated on {} non-members \
+         (population `{}`, {} in all).\n\n",
+        f.n,
+        classes.join(", "),
+        m.sets.retain,
+        m.sets.test,
+        m.sets.mia_population,
+        m.mia.population,
+        m.sets.population
+    ));
+    out.push_str(&main_table(m).render());
+    out.push_str(
+        "\nAccuracies, MIA success and agreement in %. Delta = |Acc(M, D_f) - Acc(gold, D_f)| in percentage \
+         points. act. dist. = mean over D_f of ||softmax(M(x)) - softmax(gold(x))||_2. MIA@a = share of D_f \
+         flagged as members by a loss threshold at the a-quantile of the model's losses on non-members (gold's \
+         rate in the header). agreement = share of D_f where the model is right exactly where gold is. time = \
+         compute seconds of the stage that made the model; ratio = time / gold's.\n\n",
+    );
+    for n in notes(m) {
+        out.push_str(&format!("- {n}\n"));
+    }
+    if let Some(t) = second_table(m) {
+        out.push_str("\n## D_f subsets and further MIA levels\n\n");
+        out.push_str(&t.render());
+    }
+    out
+}

@@ -1,0 +1,55 @@
+//! tmu-eval: evaluation stages of Twin Machine Unlearning.
+//!
+//! - `eval.unlearning` ([`EvalUnlearning`]): every unlearned model (a named map), the original
+//!   and the gold model on D_r, D_f, the test set and non-members; writes `metrics.json` and
+//!   `report.md`.
+//! - `labels.correct` ([`LabelsCorrect`]): 1 where a model classifies a sample correctly; with
+//!   the gold model on D_f, the true generalization labels (1 = easy).
+//!
+//! Measures ([`measures`]), all in f64: accuracy; Delta = |Acc(M, D_f) - Acc(M_g, D_f)| in
+//! percentage points; activation distance = mean over D_f of ||softmax M(x) - softmax M_g(x)||_2;
+//! the loss-threshold membership attack (Ye et al., CCS 2022) at levels alpha, its threshold the
+//! alpha-quantile (NumPy's linear interpolation, [`quantile`]) of the model's cross-entropy on
+//! non-members and its success the fraction of D_f at or below it; agreement = fraction of D_f
+//! where M is right exactly where M_g is; cost = the model file's `tmu.wall_seconds` and its
+//! ratio to gold's.
+//!
+//! # The metrics file of `eval.unlearning`
+//!
+//! One JSON object (`schema` = `"tmu.eval.unlearning/1"`); accuracies and rates are fractions in
+//! [0, 1], `delta` is in percentage points, `null` marks what could not be measured:
+//!
+//! ```text
+//! {
+//!   "schema": "tmu.eval.unlearning/1",
+//!   "forget": { "n": 18, "classes": [3], "class_names": ["3"],
+//!               "predicted_easy": 16, "predicted_hard": 2 },          // null without `predicted`
+//!   "sets": { "retain": 1212, "test": 450, "population": 449, "mia_population": 449 },
+//!   "mia": { "alphas": [0.1, 0.05, 0.01], "population": "all" },      // or "class"
+//!   "gold": RECORD,                     // gold against itself: delta 0, distance 0, agreement 1
+//!   "original": RECORD,                 // null when `original` is not connected
+//!   "models": { "tmu": RECORD, "finetune": RECORD, ... },            // the map's order
+//!   "best": { "delta": ["tmu"], "activation_distance": ["tmu"] }     // among `models`; ties: all
+//! }
+//! RECORD = {
+//!   "acc": { "retain": .., "forget": .., "test": ..,
+//!            "forget_easy": .., "forget_hard": .. },  // on D_f's predicted parts; null if none
+//!   "delta": ..,                    // percentage points
+//!   "activation_distance": ..,
+//!   "mia": { "0.1":  { "threshold": .., "rate": .., "gold_rate": .., "gap": .. },
+//!            "0.05": { ... }, "0.01": { ... } },      // keys: the alphas as Rust prints them
+//!   "agreement": ..,
+//!   "wall_seconds": ..,             // the model file's tmu.wall_seconds; null if absent
+//!   "cost_ratio": ..                // wall_seconds / gold's; null if either is absent
+//! }
+//! ```
+
+mod correct;
+mod eval;
+pub mod measures;
+pub mod quantile;
+
+pub use correct::{CorrectConfig, LabelsCorrect};
+pub use eval::{EvalConfig, EvalUnlearning, MiaPopulation, SCHEMA};
+
+tmu_plugin::export_plugin!(EvalUnlearning, LabelsCorrect);

@@ -1,0 +1,301 @@
+//! eval.unlearning and labels.correct run in-process on tiny blob models trained here with
+//! tmu-nn's `fit`: the metrics layout, gold against itself, one report row per model, the
+//! class-restricted attack population, and clear errors on mismatched inputs.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use tmu_eval::{EvalUnlearning, LabelsCorrect, SCHEMA, tmu_plugin};
+use tmu_nn::candle::Device;
+use tmu_nn::models::MlpConfig;
+use tmu_nn::optim::AdamConfig;
+use tmu_nn::{
+    ArchConfig, DeviceData, META_WALL_SECONDS, Network, NetworkSpec, NoObserver, OptimizerConfig, TrainConfig,
+    TrainOptions, evaluate, fit, predict,
+};
+use tmu_plugin::artifact::{Dataset, Labels, read_metrics};
+use tmu_plugin::protocol::WireError;
+use tmu_plugin::{ArtifactKind, ArtifactRef, Binding, Inputs, Stage};
+use tmu_test_support::{BlobsSpec, StageRun, blobs, config, run_stage};
+
+struct Setup {
+    dir: tempfile::TempDir,
+    retain: Dataset,
+    forget: Dataset,
+    test: Dataset,
+    population: Dataset,
+    paths: Paths,
+}
+
+fn write_data(dir: &Path, name: &str, d: &Dataset) -> PathBuf {
+    let path = dir.join(format!("{name}.safetensors"));
+    d.write(&path).unwrap();
+    path
+}
+
+/// An MLP trained for a few epochs on `data`, saved with a wall time.
+fn train(dir: &Path, name: &str, data: &Dataset, seed: u64, wall_seconds: Option<f64>) -> PathBuf {
+    let spec = NetworkSpec::for_dataset(ArchConfig::Mlp(MlpConfig { hidden: vec![16], dropout: 0.0 }), data);
+    let net = Network::new(spec, &Device::Cpu, seed).unwrap();
+    let cfg = TrainConfig {
+        epochs: 4,
+        batch_size: 32,
+        optimizer: OptimizerConfig::Adam(AdamConfig { lr: 1e-2, ..AdamConfig::default() }),
+        ..TrainConfig::default()
+    };
+    let d = DeviceData::new(data, &Device::Cpu).unwrap();
+    fit(&net, &d, &cfg, &TrainOptions { seed, ..TrainOptions::default() }, &mut NoObserver).unwrap();
+    let path = dir.join(format!("{name}.safetensors"));
+    let extra: Vec<(&str, String)> = wall_seconds.map(|s| (META_WALL_SECONDS, s.to_string())).into_iter().collect();
+    net.save_with_metadata(&path, &extra).unwrap();
+    path
+}
+
+/// 4 very noisy blob classes of 3x3 images (the models get 35-65% right, so the measures differ
+/// between models): 160 training samples (8 of class 0 forgotten), 40 test, 40 non-members.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let all = blobs(BlobsSpec { n: 240, classes: 4, channels: 1, size: 3, noise: 250, seed: 3, first_id: 0 });
+    let train_idx: Vec<usize> = (0..160).collect();
+    let forget_idx: Vec<usize> = train_idx.iter().copied().filter(|&i| all.labels[i] == 0).take(8).collect();
+    let retain_idx: Vec<usize> = train_idx.iter().copied().filter(|i| !forget_idx.contains(i)).collect();
+    let (retain, forget) = (all.subset(&retain_idx), all.subset(&forget_idx));
+    let test = all.subset(&(160..200).collect::<Vec<_>>());
+    let population = all.subset(&(200..240).collect::<Vec<_>>());
+    let members = all.subset(&train_idx);
+    let d = dir.path();
+    let mut paths = IndexMap::new();
+    paths.insert("retain", write_data(d, "retain", &retain));
+    paths.insert("forget", write_data(d, "forget", &forget));
+    paths.insert("test", write_data(d, "test", &test));
+    paths.insert("population", write_data(d, "population", &population));
+    paths.insert("gold", train(d, "gold", &retain, 1, Some(10.0)));
+    paths.insert("original", train(d, "original", &members, 2, Some(8.0)));
+    paths.insert("other", train(d, "other", &retain, 3, Some(2.5)));
+    paths.insert("untimed", train(d, "untimed", &members, 4, None));
+    // Predicted labels of D_f: every other sample easy.
+    let easy: Vec<bool> = (0..forget.len()).map(|i| i % 2 == 0).collect();
+    let predicted = d.join("predicted.safetensors");
+    Labels::easy_hard(&easy, forget.ids.clone()).unwrap().write(&predicted).unwrap();
+    paths.insert("predicted", predicted);
+    Setup { dir, retain, forget, test, population, paths }
+}
+
+type Paths = IndexMap<&'static str, PathBuf>;
+
+fn eval_inputs(paths: &Paths, models: &[(&str, &str)], with: &[&str]) -> Inputs {
+    let mut map = IndexMap::new();
+    for (name, file) in models {
+        let path = paths[file].clone();
+        map.insert(name.to_string(), ArtifactRef { path, kind: ArtifactKind::Model, source: format!("{file}.model") });
+    }
+    let mut inputs = Inputs::default();
+    inputs.insert("models", Binding::Map(map));
+    for port in with {
+        let kind = match *port {
+            "gold" | "original" => ArtifactKind::Model,
+            "predicted" => ArtifactKind::Labels,
+            _ => ArtifactKind::Dataset,
+        };
+        inputs = inputs.with(port, &paths[port], kind);
+    }
+    inputs
+}
+
+const SETS: [&str; 5] = ["gold", "retain", "forget", "test", "population"];
+
+fn run_eval(paths: &Paths, models: &[(&str, &str)], extra: &[&str], toml: &str) -> Result<StageRun, WireError> {
+    let with: Vec<&str> = SETS.iter().chain(extra).copied().collect();
+    run_stage(tmu_plugin(), "eval.unlearning", eval_inputs(paths, models, &with), config(toml))
+}
+
+fn accuracy(model: &Path, data: &Dataset) -> f64 {
+    let net = Network::load(model, &Device::Cpu).unwrap();
+    evaluate(&net, &DeviceData::new(data, &Device::Cpu).unwrap(), 64).unwrap()
+}
+
+#[test]
+fn metrics_layout_gold_against_itself_and_one_report_row_per_model() {
+    let s = setup();
+    let models = [("same", "gold"), ("other", "other"), ("untimed", "untimed")];
+    let run = run_eval(&s.paths, &models, &["original", "predicted"], "").unwrap();
+    let m = read_metrics(&run.output("metrics")).unwrap();
+    assert_eq!(m["schema"], SCHEMA);
+    assert_eq!(m["forget"]["n"], 8);
+    assert_eq!(m["forget"]["classes"], serde_json::json!([0]));
+    assert_eq!(m["forget"]["class_names"], serde_json::json!(["class0"]));
+    assert_eq!((m["forget"]["predicted_easy"].as_u64(), m["forget"]["predicted_hard"].as_u64()), (Some(4), Some(4)));
+    assert_eq!(m["sets"], serde_json::json!({ "retain": 152, "test": 40, "population": 40, "mia_population": 40 }));
+    assert_eq!(m["mia"], serde_json::json!({ "alphas": [0.1, 0.05, 0.01], "population": "all" }));
+    let names: Vec<&str> = m["models"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(names, ["same", "other", "untimed"]);
+
+    // Gold against itself, and a map entry that is the gold file, are exactly gold.
+    let gold = &m["gold"];
+    assert_eq!(m["models"]["same"], *gold);
+    assert_eq!(gold["delta"], 0.0);
+    assert_eq!(gold["activation_distance"], 0.0);
+    assert_eq!(gold["agreement"], 1.0);
+    assert_eq!(gold["cost_ratio"], 1.0);
+    let alphas: Vec<&str> = gold["mia"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(alphas, ["0.1", "0.05", "0.01"]);
+    for (_, a) in gold["mia"].as_object().unwrap() {
+        assert_eq!(a["rate"], a["gold_rate"]);
+        assert_eq!(a["gap"], 0.0);
+    }
+
+    // Another model: accuracies as tmu-nn computes them, Delta from them, cost against gold.
+    let other = &m["models"]["other"];
+    let acc = |model: &str, d: &Dataset| accuracy(&s.paths[model], d);
+    assert_eq!(other["acc"]["retain"].as_f64().unwrap(), acc("other", &s.retain));
+    assert_eq!(other["acc"]["test"].as_f64().unwrap(), acc("other", &s.test));
+    let (acc_f, gold_f) = (acc("other", &s.forget), acc("gold", &s.forget));
+    assert_eq!(other["acc"]["forget"].as_f64().unwrap(), acc_f);
+    assert!((other["delta"].as_f64().unwrap() - 100.0 * (acc_f - gold_f).abs()).abs() < 1e-9);
+    assert_eq!(other["wall_seconds"], 2.5);
+    assert_eq!(other["cost_ratio"], 0.25);
+    assert!(other["activation_distance"].as_f64().unwrap() > 0.0);
+    let agreement = other["agreement"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&agreement));
+    // Accuracy on the predicted parts (even positions easy) from the model's own predictions.
+    let net = Network::load(&s.paths["other"], &Device::Cpu).unwrap();
+    let correct = predict(&net, &DeviceData::new(&s.forget, &Device::Cpu).unwrap(), 64, false).unwrap().correct();
+    let part = |parity: usize| {
+        let c: Vec<bool> = correct.iter().enumerate().filter(|(i, _)| i % 2 == parity).map(|(_, c)| *c).collect();
+        c.iter().filter(|x| **x).count() as f64 / c.len() as f64
+    };
+    assert_eq!(other["acc"]["forget_easy"].as_f64().unwrap(), part(0));
+    assert_eq!(other["acc"]["forget_hard"].as_f64().unwrap(), part(1));
+    let untimed = &m["models"]["untimed"];
+    assert!(untimed["wall_seconds"].is_null() && untimed["cost_ratio"].is_null());
+    assert_eq!(m["original"]["wall_seconds"], 8.0);
+    let best = m["best"]["delta"].as_array().unwrap();
+    assert!(best.iter().any(|n| n == "same"), "gold's own file has Delta 0: {best:?}");
+
+    // The report: one row per model in the comparison table (methods, original, gold).
+    let report = std::fs::read_to_string(run.output("report")).unwrap();
+    let main = report.split("## D_f subsets").next().unwrap();
+    let rows: Vec<&str> = main.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| :")).skip(1).collect();
+    let row_names: Vec<&str> = rows.iter().map(|r| r.split('|').nth(1).unwrap().trim()).collect();
+    assert_eq!(row_names, ["same", "other", "untimed", "original", "gold"], "{report}");
+    assert!(main.contains("MIA@0.1 (gold "), "{report}");
+    assert!(main.contains("0.25x"), "{report}");
+    assert!(report.contains("Lowest Delta: same"), "{report}");
+    assert!(report.contains("No `tmu.wall_seconds` in the model file of: untimed."), "{report}");
+    assert!(report.contains("Acc D_f easy (n=4)") && report.contains("MIA@0.01 (gold "), "{report}");
+    // Every line of a table has the same width (it reads as a table in a terminal).
+    let widths: Vec<usize> = main.lines().filter(|l| l.starts_with('|')).map(|l| l.chars().count()).collect();
+    assert!(widths.windows(2).all(|w| w[0] == w[1]), "{report}");
+}
+
+#[test]
+fn the_class_population_and_optional_inputs() {
+    let s = setup();
+    let run = run_eval(&s.paths, &[("other", "other")], &[], "mia_population = \"class\"\nmia_alphas = [0.2]").unwrap();
+    let m = read_metrics(&run.output("metrics")).unwrap();
+    let class0 = s.population.labels.iter().filter(|l| **l == 0).count();
+    assert_eq!(m["sets"]["mia_population"], class0);
+    assert_eq!(m["mia"]["population"], "class");
+    assert!(m["original"].is_null());
+    assert!(m["forget"]["predicted_easy"].is_null());
+    assert!(m["models"]["other"]["acc"]["forget_easy"].is_null());
+    let keys: Vec<&str> = m["gold"]["mia"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["0.2"]);
+    let report = std::fs::read_to_string(run.output("report")).unwrap();
+    assert!(!report.contains("## D_f subsets"), "nothing to put in the second table: {report}");
+}
+
+#[test]
+fn mismatched_inputs_are_clear_errors() {
+    let s = setup();
+    let d = s.dir.path();
+    let three = blobs(BlobsSpec { n: 30, classes: 3, channels: 1, size: 3, noise: 60, seed: 9, first_id: 0 });
+    let mut paths = s.paths.clone();
+    paths.insert("three", train(d, "three", &three, 5, None));
+    let e = run_eval(&paths, &[("three-class", "three")], &[], "").unwrap_err();
+    let text = format!("{}: {}", e.message, e.causes.join(": "));
+    assert!(text.contains("model `three-class`") && text.contains("classes"), "{text}");
+
+    // Predicted labels that miss a sample of D_f.
+    let short = d.join("short.safetensors");
+    Labels::easy_hard(&[true; 7], s.forget.ids[..7].to_vec()).unwrap().write(&short).unwrap();
+    let mut paths = s.paths.clone();
+    paths.insert("predicted", short);
+    let e = run_eval(&paths, &[("other", "other")], &["predicted"], "").unwrap_err();
+    let text = format!("{}: {}", e.message, e.causes.join(": "));
+    assert!(text.contains("has no label"), "{text}");
+
+    let e = run_eval(&s.paths, &[("other", "other")], &[], "mia_alphas = [1.5]").unwrap_err();
+    assert!(e.message.contains("mia_alphas"), "{e:?}");
+}
+
+#[test]
+fn labels_correct_marks_what_the_model_gets_right() {
+    let s = setup();
+    let inputs = Inputs::default().with("model", &s.paths["gold"], ArtifactKind::Model).with(
+        "data",
+        &s.paths["test"],
+        ArtifactKind::Dataset,
+    );
+    let run = run_stage(tmu_plugin(), "labels.correct", inputs, config("batch_size = 7")).unwrap();
+    let labels = Labels::read(&run.output("labels")).unwrap();
+    assert_eq!(labels.names, ["hard", "easy"]);
+    assert_eq!(labels.ids, s.test.ids);
+    let net = Network::load(&s.paths["gold"], &Device::Cpu).unwrap();
+    let correct = predict(&net, &DeviceData::new(&s.test, &Device::Cpu).unwrap(), 64, false).unwrap().correct();
+    assert_eq!(labels.labels, correct.iter().map(|&c| u32::from(c)).collect::<Vec<_>>());
+    assert!(labels.labels.contains(&0) && labels.labels.contains(&1), "noisy blobs: some right, some wrong");
+
+    let three = blobs(BlobsSpec { n: 12, classes: 3, channels: 1, size: 3, noise: 60, seed: 9, first_id: 0 });
+    let path = write_data(s.dir.path(), "three", &three);
+    let inputs = Inputs::default().with("model", &s.paths["gold"], ArtifactKind::Model).with(
+        "data",
+        &path,
+        ArtifactKind::Dataset,
+    );
+    let e = run_stage(tmu_plugin(), "labels.correct", inputs, config("")).unwrap_err();
+    assert!(format!("{} {:?}", e.message, e.causes).contains("classes"), "{e:?}");
+}
+
+fn examples_deserialize<S: Stage>() {
+    let examples = S::examples();
+    assert!(!examples.is_empty(), "{} has no examples", S::KIND);
+    for ex in examples {
+        if let Err(e) = serde_json::from_value::<S::Config>(config(&ex.config_toml)) {
+            panic!("{}: example `{}` does not deserialize: {e}", S::KIND, ex.title);
+        }
+    }
+}
+
+#[test]
+fn examples_deserialize_and_every_field_is_documented() {
+    examples_deserialize::<EvalUnlearning>();
+    examples_deserialize::<LabelsCorrect>();
+    let d = tmu_plugin().describe();
+    let kinds: Vec<&str> = d.stages.iter().map(|s| s.kind.as_str()).collect();
+    assert_eq!(kinds, ["eval.unlearning", "labels.correct"]);
+    for s in &d.stages {
+        assert_eq!(s.config_schema["additionalProperties"], false, "{}", s.kind);
+        for (name, p) in s.config_schema["properties"].as_object().unwrap() {
+            assert!(!p["description"].as_str().unwrap_or_default().is_empty(), "{}: `{name}` undocumented", s.kind);
+            assert!(p.get("default").is_some(), "{}: `{name}` has no default", s.kind);
+        }
+    }
+    let eval = &d.stages[0];
+    assert_eq!(eval.config_schema["properties"]["mia_alphas"]["default"], serde_json::json!([0.1, 0.05, 0.01]));
+    assert_eq!(eval.config_schema["properties"]["mia_population"]["default"], "all");
+    let inputs: Vec<(&str, bool)> = eval.inputs.iter().map(|p| (p.name.as_str(), p.required)).collect();
+    assert_eq!(
+        inputs,
+        [
+            ("models", true),
+            ("gold", true),
+            ("original", false),
+            ("retain", true),
+            ("forget", true),
+            ("test", true),
+            ("population", true),
+            ("predicted", false)
+        ]
+    );
+}
