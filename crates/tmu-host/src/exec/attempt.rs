@@ -118,7 +118,11 @@ pub(super) fn run_job(env: &Env, job: Job) -> JobResult {
 
 fn attempt(env: &Env, job: &Job) -> JobResult {
     let stage = &job.stage.name;
-    let fail = |e: String| JobResult::Failed(job.host_failure(e));
+    let fail = |e: String| {
+        let failure = job.host_failure(e);
+        let _ = env.events.send(Event::Failed { stage: stage.clone(), message: failure.to_string(), cancelled: false });
+        JobResult::Failed(failure)
+    };
     let dir = match env.runs.reset_stage_dir(env.pipeline, stage) {
         Ok(d) => d,
         Err(e) => return fail(e.to_string()),
