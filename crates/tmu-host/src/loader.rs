@@ -64,9 +64,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// Loads the library at `path`, checks its ABI version before anything else, checks that it
 /// exports every symbol, and asks it to describe itself.
 pub fn load(path: &Path) -> Result<LoadedPlugin, PluginError> {
-    let bytes = std::fs::read(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
-    let binary_hash = blake3::hash(&bytes).to_hex().to_string();
-    drop(bytes);
+    let (binary_hash, _) =
+        crate::hash::hash_file(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
 
     // SAFETY: loading a library runs its initialisers: plugins are trusted code, named by the
     // user (see DESIGN.md, "Errors and trust").
