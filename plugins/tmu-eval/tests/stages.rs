@@ -283,6 +283,7 @@ fn examples_deserialize_and_every_field_is_documented() {
     }
     let eval = &d.stages[0];
     assert_eq!(eval.config_schema["properties"]["mia_alphas"]["default"], serde_json::json!([0.1, 0.05, 0.01]));
+    assert_eq!(eval.config_schema["properties"]["mia_alphas"]["items"]["maximum"], 1.0);
     assert_eq!(eval.config_schema["properties"]["mia_population"]["default"], "all");
     let inputs: Vec<(&str, bool)> = eval.inputs.iter().map(|p| (p.name.as_str(), p.required)).collect();
     assert_eq!(

@@ -31,7 +31,7 @@ pub enum Threshold {
 /// Config of `predictor.apply`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ApplyConfig {
+pub struct PredictorApplyConfig {
     /// `half` (easy iff p(easy) > 0.5, the paper) or `twin-rate` (as many hard samples, in
     /// proportion, as in the twin set).
     #[serde(default)]
@@ -44,7 +44,7 @@ pub struct PredictorApply;
 
 impl Stage for PredictorApply {
     const KIND: &'static str = "predictor.apply";
-    type Config = ApplyConfig;
+    type Config = PredictorApplyConfig;
 
     fn signature() -> Signature {
         Signature::new(
@@ -79,7 +79,7 @@ impl Stage for PredictorApply {
         ]
     }
 
-    fn run(ctx: &mut Context, inputs: &Inputs, config: ApplyConfig) -> anyhow::Result<()> {
+    fn run(ctx: &mut Context, inputs: &Inputs, config: PredictorApplyConfig) -> anyhow::Result<()> {
         ctx.set_device_used("cpu");
         let path = inputs.path("predictor")?;
         let predictor =

@@ -27,7 +27,7 @@ pub mod scores;
 pub mod threshold;
 mod train_stage;
 
-pub use apply_stage::{ApplyConfig, PredictorApply, Threshold};
-pub use train_stage::{PredictorTrain, TrainConfig};
+pub use apply_stage::{PredictorApply, PredictorApplyConfig, Threshold};
+pub use train_stage::{PredictorTrain, PredictorTrainConfig};
 
 tmu_plugin::export_plugin!(PredictorTrain, PredictorApply);

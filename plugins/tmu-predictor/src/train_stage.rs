@@ -21,10 +21,11 @@ use crate::threshold::half;
 /// Config of `predictor.train`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TrainConfig {
+pub struct PredictorTrainConfig {
     /// Widths of the hidden layers (ReLU after each): the network is F -> hidden... -> 1, with F
     /// the number of feature columns.
     #[serde(default = "default_hidden")]
+    #[schemars(inner(range(min = 1)))]
     pub hidden: Vec<usize>,
     /// Passes over the twin set.
     #[serde(default = "default_epochs")]
@@ -66,7 +67,7 @@ fn default_iqr_factor() -> f64 {
     1.5
 }
 
-impl TrainConfig {
+impl PredictorTrainConfig {
     fn check(&self) -> anyhow::Result<()> {
         if self.hidden.contains(&0) {
             bail!("`hidden` widths must be positive, got {:?}", self.hidden);
@@ -90,7 +91,7 @@ pub struct PredictorTrain;
 
 impl Stage for PredictorTrain {
     const KIND: &'static str = "predictor.train";
-    type Config = TrainConfig;
+    type Config = PredictorTrainConfig;
 
     fn signature() -> Signature {
         Signature::new(
@@ -123,11 +124,11 @@ impl Stage for PredictorTrain {
         ]
     }
 
-    fn preflight(config: &TrainConfig) -> anyhow::Result<()> {
+    fn preflight(config: &PredictorTrainConfig) -> anyhow::Result<()> {
         config.check()
     }
 
-    fn run(ctx: &mut Context, inputs: &Inputs, config: TrainConfig) -> anyhow::Result<()> {
+    fn run(ctx: &mut Context, inputs: &Inputs, config: PredictorTrainConfig) -> anyhow::Result<()> {
         config.check()?;
         let start = Instant::now();
         ctx.set_device_used("cpu");

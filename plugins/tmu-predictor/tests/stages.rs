@@ -242,6 +242,7 @@ fn examples_deserialize_and_every_field_is_documented() {
     }
     let train = &d.stages[0].config_schema["properties"];
     assert_eq!(train["hidden"]["default"], serde_json::json!([32, 16]));
+    assert_eq!(train["hidden"]["items"]["minimum"], 1);
     assert_eq!(train["epochs"]["default"], 200);
     assert_eq!(train["batch_size"]["default"], 128);
     assert_eq!(train["lr"]["default"], 1e-3);

@@ -33,6 +33,7 @@ pub struct EvalConfig {
     /// the alpha-quantile (linear interpolation) of the model's losses on non-members, and the
     /// attack success is the fraction of D_f at or below it. The first is the report's headline.
     #[serde(default = "default_alphas")]
+    #[schemars(length(min = 1), inner(range(min = 0.0, max = 1.0)))]
     pub mia_alphas: Vec<f64>,
     /// Non-members that calibrate the attack: `all` of `population`, or only those of D_f's
     /// `class`(es).
