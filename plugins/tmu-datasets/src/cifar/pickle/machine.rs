@@ -1,149 +1,11 @@
-//! A restricted unpickler: reads plain Python data and numpy arrays, and never runs code.
-//!
-//! Python's pickle format is a small stack machine whose `REDUCE` opcode calls any function
-//! named in the file. This reader implements the data opcodes of protocols 0-5 and answers
-//! `REDUCE` only for the handful of constructors that numpy arrays need (`_reconstruct`, `dtype`,
-//! `_frombuffer`, `_codecs.encode`); any other callable is an error. Enough for torchvision's
-//! CIFAR batches (pickled by Python 2) and for batches re-pickled by Python 3 and numpy 1 or 2.
+//! The pickle stack machine: opcodes of protocols 0-5 over plain data.
 
 use std::collections::HashMap;
-use std::fmt;
 
-/// A Python value as far as this reader understands it.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    /// Python 2 `str` (read as bytes, like `encoding="bytes"`), `bytes` and `bytearray`.
-    Bytes(Vec<u8>),
-    Str(String),
-    List(Vec<Value>),
-    Tuple(Vec<Value>),
-    /// Key-value pairs in file order.
-    Dict(Vec<(Value, Value)>),
-    /// A module attribute named by `GLOBAL`; only a few are ever called.
-    Global(String, String),
-    Dtype(Dtype),
-    Array(Array),
-    /// A memo entry for an object too large to copy (see `MEMO_COPY_LIMIT`).
-    Shared,
-}
+use super::guard::{MAX_COPIED_NODES, MAX_DEPTH, MEMO_COPY_LIMIT, count_nodes, too_deep};
+use super::value::{PickleError, Value};
 
-/// A numpy dtype: its descriptor (`u1`, `i8`, `f4`) and byte order (`<`, `>`, `|`, `=`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Dtype {
-    pub descr: String,
-    pub order: char,
-}
-
-impl Dtype {
-    /// Bytes per element, from the descriptor's number (`i8` -> 8).
-    pub fn itemsize(&self) -> Option<usize> {
-        self.descr.get(1..).and_then(|n| n.parse().ok())
-    }
-}
-
-/// A numpy array: shape, dtype, memory order and raw element bytes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Array {
-    pub shape: Vec<usize>,
-    pub dtype: Dtype,
-    pub fortran: bool,
-    pub data: Vec<u8>,
-}
-
-impl Value {
-    /// The value of `key` in a dict whose keys are `str` or `bytes`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        match self {
-            Value::Dict(items) => items.iter().find(|(k, _)| k.as_text().as_deref() == Some(key)).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    /// `str` or `bytes` (as Latin-1) as text.
-    pub fn as_text(&self) -> Option<String> {
-        match self {
-            Value::Str(s) => Some(s.clone()),
-            Value::Bytes(b) => Some(b.iter().map(|&c| char::from(c)).collect()),
-            _ => None,
-        }
-    }
-
-    /// The dict's keys as text, for messages.
-    pub fn keys(&self) -> Vec<String> {
-        match self {
-            Value::Dict(items) => items.iter().map(|(k, _)| k.as_text().unwrap_or_else(|| format!("{k:?}"))).collect(),
-            _ => Vec::new(),
-        }
-    }
-}
-
-/// Why a pickle could not be read, and where.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PickleError {
-    pub offset: usize,
-    pub message: String,
-}
-
-impl fmt::Display for PickleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pickle byte offset {}: {}", self.offset, self.message)
-    }
-}
-
-impl std::error::Error for PickleError {}
-
-/// Objects larger than this are not copied into the memo (nothing re-reads them in CIFAR files).
-const MEMO_COPY_LIMIT: usize = 1 << 16;
-/// Deepest nesting of containers accepted (a CIFAR batch nests 3 deep); deeper values could
-/// overflow the stack when dropped.
-const MAX_DEPTH: usize = 32;
-/// Most value nodes that memo and DUP copies may create in all: Python shares memoised objects
-/// where this reader copies them, so a pickle that re-reads its memo in a loop would otherwise
-/// grow exponentially (a "billion laughs").
-const MAX_COPIED_NODES: usize = 1 << 18;
-
-/// Calls `f` on each value directly inside `v`.
-fn for_children<'v>(v: &'v Value, mut f: impl FnMut(&'v Value)) {
-    match v {
-        Value::List(items) | Value::Tuple(items) => items.iter().for_each(f),
-        Value::Dict(pairs) => pairs.iter().for_each(|(k, v)| {
-            f(k);
-            f(v);
-        }),
-        _ => {}
-    }
-}
-
-/// The number of values in `v` (itself included), counted up to `limit + 1`; iterative.
-fn count_nodes(v: &Value, limit: usize) -> usize {
-    let (mut n, mut todo) = (0, vec![v]);
-    while let Some(x) = todo.pop() {
-        n += 1;
-        if n > limit {
-            break;
-        }
-        for_children(x, |c| todo.push(c));
-    }
-    n
-}
-
-/// Whether `v` nests containers more than `max` levels deep; iterative, stops early.
-fn too_deep(v: &Value, max: usize) -> bool {
-    let mut todo = vec![(v, 0usize)];
-    while let Some((x, depth)) = todo.pop() {
-        if depth > max {
-            return true;
-        }
-        for_children(x, |c| todo.push((c, depth + 1)));
-    }
-    false
-}
-
-struct Machine<'a> {
+pub(super) struct Machine<'a> {
     bytes: &'a [u8],
     pos: usize,
     /// Offset of the opcode being run (for messages).
@@ -168,12 +30,12 @@ pub fn unpickle(bytes: &[u8]) -> Result<Value, PickleError> {
     }
 }
 
-fn latin1_bytes(s: &str) -> Option<Vec<u8>> {
+pub(super) fn latin1_bytes(s: &str) -> Option<Vec<u8>> {
     s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
 impl<'a> Machine<'a> {
-    fn err<T>(&self, message: impl Into<String>) -> Result<T, PickleError> {
+    pub(super) fn err<T>(&self, message: impl Into<String>) -> Result<T, PickleError> {
         Err(PickleError { offset: self.at, message: message.into() })
     }
 
@@ -220,7 +82,7 @@ impl<'a> Machine<'a> {
         Ok(self.stack.split_off(mark))
     }
 
-    fn top(&mut self) -> Result<&mut Value, PickleError> {
+    pub(super) fn top(&mut self) -> Result<&mut Value, PickleError> {
         if self.stack.is_empty() {
             return self.err("stack underflow");
         }
@@ -542,109 +404,6 @@ impl<'a> Machine<'a> {
                 Ok(())
             }
             _ => self.err("SETITEM on something that is not a dict"),
-        }
-    }
-
-    /// The only calls a pickle may make here.
-    fn reduce(&self, callable: Value, args: Value) -> Result<Value, PickleError> {
-        let Value::Global(module, name) = callable else { return self.err("REDUCE of a non-global") };
-        let Value::Tuple(args) = args else { return self.err("REDUCE arguments are not a tuple") };
-        let numpy = |m: &str, sub: &str| m == format!("numpy.core.{sub}") || m == format!("numpy._core.{sub}");
-        match (module.as_str(), name.as_str()) {
-            (m, "_reconstruct") if numpy(m, "multiarray") => Ok(Value::Array(Array {
-                shape: vec![0],
-                dtype: Dtype { descr: "u1".into(), order: '|' },
-                fortran: false,
-                data: Vec::new(),
-            })),
-            ("numpy", "dtype") => match args.first().and_then(Value::as_text) {
-                Some(descr) => Ok(Value::Dtype(Dtype { descr, order: '=' })),
-                None => self.err("numpy.dtype without a descriptor"),
-            },
-            ("_codecs", "encode") => match args.as_slice() {
-                [Value::Str(s), Value::Str(enc)] if enc == "latin1" || enc == "latin-1" => match latin1_bytes(s) {
-                    Some(b) => Ok(Value::Bytes(b)),
-                    None => self.err("_codecs.encode of a string outside Latin-1"),
-                },
-                _ => self.err("_codecs.encode with unexpected arguments"),
-            },
-            (m, "_frombuffer") if numpy(m, "numeric") => match <[Value; 4]>::try_from(args) {
-                Ok([Value::Bytes(data), Value::Dtype(dtype), Value::Tuple(shape), order]) => {
-                    let fortran = order.as_text().as_deref() == Some("F");
-                    let shape = self.shape(&shape)?;
-                    self.array(shape, dtype, fortran, data)
-                }
-                _ => self.err("numpy _frombuffer with unexpected arguments"),
-            },
-            _ => self.err(format!(
-                "the pickle calls `{module}.{name}`, which this reader does not run \
-                 (it reads plain data and numpy arrays only, and never runs pickled code)"
-            )),
-        }
-    }
-
-    fn shape(&self, dims: &[Value]) -> Result<Vec<usize>, PickleError> {
-        dims.iter()
-            .map(|d| match d {
-                Value::Int(n) if *n >= 0 => Ok(*n as usize),
-                _ => self.err("array shape holds a non-integer"),
-            })
-            .collect()
-    }
-
-    fn array(&self, shape: Vec<usize>, dtype: Dtype, fortran: bool, data: Vec<u8>) -> Result<Value, PickleError> {
-        let Some(itemsize) = dtype.itemsize() else {
-            return self.err(format!("numpy dtype `{}` is not supported", dtype.descr));
-        };
-        let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if count.and_then(|c| c.checked_mul(itemsize)) != Some(data.len()) {
-            return self.err(format!(
-                "numpy array of shape {shape:?} and dtype {} needs {} bytes, the pickle holds {}",
-                dtype.descr,
-                count.map_or("too many".to_string(), |c| (c * itemsize).to_string()),
-                data.len()
-            ));
-        }
-        Ok(Value::Array(Array { shape, dtype, fortran, data }))
-    }
-
-    /// `BUILD`: `ndarray.__setstate__` and `dtype.__setstate__`.
-    fn build(&mut self, state: Value) -> Result<(), PickleError> {
-        let Value::Tuple(mut state) = state else { return self.err("BUILD state is not a tuple") };
-        match self.top()? {
-            Value::Dtype(_) => {
-                let order = state.get(1).and_then(Value::as_text).and_then(|s| s.chars().next());
-                let Some(order) = order else { return self.err("dtype state without a byte order") };
-                if let Value::Dtype(d) = self.top()? {
-                    d.order = order;
-                }
-                Ok(())
-            }
-            Value::Array(_) => {
-                // (version, shape, dtype, is_fortran, data) or, before numpy 1.0, without version.
-                if state.len() == 5 {
-                    state.remove(0);
-                }
-                let [Value::Tuple(shape), Value::Dtype(dtype), fortran, data] =
-                    <[Value; 4]>::try_from(state).or_else(|_| self.err("unexpected numpy array state"))?
-                else {
-                    return self.err("unexpected numpy array state");
-                };
-                let fortran = matches!(fortran, Value::Bool(true) | Value::Int(1));
-                let data = match data {
-                    Value::Bytes(b) => b,
-                    Value::Str(s) => match latin1_bytes(&s) {
-                        Some(b) => b,
-                        None => return self.err("array data string is not Latin-1"),
-                    },
-                    _ => return self.err("numpy arrays of Python objects are not supported"),
-                };
-                let shape = self.shape(&shape)?;
-                let array = self.array(shape, dtype, fortran, data)?;
-                *self.top()? = array;
-                Ok(())
-            }
-            _ => self.err("BUILD of an object this reader does not construct"),
         }
     }
 }
