@@ -8,8 +8,8 @@ ResNet-20-style model (3x3 stem, three stages of 16/32/64 channels, 3 basic bloc
 trained with SGD (lr 0.1, momentum 0.9, wd 5e-4, cosine schedule), batch 128, random crops
 with 4-pixel padding and horizontal flips, inputs normalised with the artifact's mean/std.
 
-Measured on the default `dataset.synthetic` (5,000 / 1,000 images, stage seed of a pipeline
-seed 0 run in-process), 10 epochs on 2 CPU cores (about 30 minutes):
+Measured on the default `dataset.synthetic` (5,000 / 1,000 images, generated with stage seed 0
+by the in-process test harness), 10 epochs on 2 busy CPU cores (about 30 minutes):
     epoch 10: train acc 0.741, test acc 0.786 (clean 0.816, ambiguous 0.489)
 still rising; train accuracy stays below test accuracy because 3% of the training labels are
 wrong and the model does not yet memorise them.
