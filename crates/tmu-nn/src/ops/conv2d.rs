@@ -4,9 +4,9 @@
 use candle_core::{CpuStorage, Layout, Result, Shape, Tensor};
 
 use super::conv_cpu::{self, ConvGeom};
-use super::conv_nhwc;
 use super::cpu::{is_cpu_f32, slice_f32, tensor_from_vec, with_f32};
 use super::profile::timed;
+use super::{conv_nhwc, conv_winograd};
 
 /// Stride and zero padding of a square 2-d convolution (same value for both spatial axes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +72,13 @@ impl candle_core::CustomOp2 for Conv2dOp {
         let x = slice_f32(s1, l1, "conv2d")?;
         let w = slice_f32(s2, l2, "conv2d")?;
         let y = timed("conv2d.forward", || {
-            if conv_nhwc::eligible(g) { conv_nhwc::forward(g, x, w) } else { conv_cpu::forward(g, x, w) }
+            if conv_winograd::eligible_forward(g) {
+                conv_winograd::forward(g, x, w)
+            } else if conv_nhwc::eligible(g) {
+                conv_nhwc::forward(g, x, w)
+            } else {
+                conv_cpu::forward(g, x, w)
+            }
         });
         Ok((CpuStorage::F32(y), Shape::from((g.b, g.co, g.ho, g.wo))))
     }
@@ -84,7 +90,9 @@ impl candle_core::CustomOp2 for Conv2dOp {
             with_f32(x, "conv2d backward", |xs| {
                 with_f32(w, "conv2d backward", |ws| {
                     with_f32(dy, "conv2d backward", |dys| {
-                        Ok(if conv_nhwc::eligible(g) {
+                        Ok(if conv_winograd::eligible(g) {
+                            conv_winograd::backward(g, xs, ws, dys, need_dx, need_dw)
+                        } else if conv_nhwc::eligible(g) {
                             conv_nhwc::backward(g, xs, ws, dys, need_dx, need_dw)
                         } else {
                             conv_cpu::backward(g, xs, ws, dys, need_dx, need_dw)
