@@ -138,8 +138,8 @@ impl Stage for DistanceFeature {
         })?;
         for (pool, count) in &outcome.short_pools {
             ctx.warn(format!(
-                "pool `{pool}` has {count} reference samples, fewer than k = {} usable for some queries: \
-                 their DF averages over all it has",
+                "{pool} has {count} reference samples, fewer than k = {} usable for some queries: \
+                 their DF averages over all there are",
                 config.k
             ));
         }

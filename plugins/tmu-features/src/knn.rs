@@ -79,12 +79,12 @@ pub struct KnnOutcome {
     pub neighbours: Vec<usize>,
     /// Queries whose own id was in their pool and was left out.
     pub excluded_self: usize,
-    /// Pools (class names, or "all") holding fewer than `k` usable neighbours for some query,
-    /// with their reference count.
+    /// Pools ("class `name`", or "the reference set") holding fewer than `k` usable neighbours
+    /// for some query, with their reference count.
     pub short_pools: Vec<(String, usize)>,
 }
 
-/// One pool: query positions, reference positions.
+/// One pool: its name in messages, query positions, reference positions.
 struct Group {
     name: String,
     queries: Vec<usize>,
@@ -94,7 +94,7 @@ struct Group {
 fn groups(query: &Embedding, reference: &Embedding, pool: Pool, class_names: &[String]) -> Vec<Group> {
     match pool {
         Pool::AnyClass => vec![Group {
-            name: "all".to_string(),
+            name: "the reference set".to_string(),
             queries: (0..query.len()).collect(),
             references: (0..reference.len()).collect(),
         }],
@@ -102,7 +102,7 @@ fn groups(query: &Embedding, reference: &Embedding, pool: Pool, class_names: &[S
             let classes = query.labels.iter().chain(reference.labels).map(|&l| l as usize + 1).max().unwrap_or(0);
             let mut out: Vec<Group> = (0..classes.max(class_names.len()))
                 .map(|c| Group {
-                    name: class_names.get(c).cloned().unwrap_or_else(|| c.to_string()),
+                    name: format!("class `{}`", class_names.get(c).cloned().unwrap_or_else(|| c.to_string())),
                     queries: Vec::new(),
                     references: Vec::new(),
                 })
@@ -193,7 +193,7 @@ pub fn knn_mean_distance(
             let ids = preview(g.queries.iter().map(|&i| query.ids[i]));
             match options.pool {
                 Pool::SameClass => anyhow::bail!(
-                    "class `{}` has no reference samples, but {} query samples (ids {ids}) need neighbours of their class",
+                    "{} has no reference samples, but {} query samples (ids {ids}) need neighbours of their class",
                     g.name,
                     g.queries.len()
                 ),
@@ -201,7 +201,7 @@ pub fn knn_mean_distance(
             }
         }
         search_group(query, reference, &qs, &rs, &ref_by_id, g, &options, device, &mut out)
-            .with_context(|| format!("nearest neighbours in pool `{}`", g.name))?;
+            .with_context(|| format!("nearest neighbours in {}", g.name))?;
         progress(done + 1, groups.len())?;
     }
     Ok(out)

@@ -32,8 +32,8 @@ fn a_class_with_fewer_than_k_reference_samples_uses_all_and_warns() {
     let logs = host.logs.lock().unwrap();
     let warnings: Vec<&String> = logs.iter().filter(|(l, _)| *l == LogLevel::Warn).map(|(_, m)| m).collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[0].starts_with("pool `b` has 4 reference samples, fewer than k = 5"), "{}", warnings[0]);
-    assert!(warnings[1].starts_with("pool `c` has 3 reference samples, fewer than k = 5"), "{}", warnings[1]);
+    assert!(warnings[0].starts_with("class `b` has 4 reference samples, fewer than k = 5"), "{}", warnings[0]);
+    assert!(warnings[1].starts_with("class `c` has 3 reference samples, fewer than k = 5"), "{}", warnings[1]);
 }
 
 #[test]

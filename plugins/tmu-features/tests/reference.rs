@@ -45,6 +45,10 @@ fn check_cases(prefix: &str, kind: &str, column_name: &str, tolerance: f64) -> f
             let summary = &r.response.summary;
             assert!((summary["mean"].as_f64().unwrap() - mean).abs() <= tolerance * mean.abs() + 1e-7);
             assert_eq!(summary["samples"], 8);
+            if prefix == "af" {
+                let (clean, adv) = (&summary["clean_accuracy"], &summary["adversarial_accuracy"]);
+                assert!(adv.as_f64().unwrap() <= clean.as_f64().unwrap(), "{model} {case}: {clean} then {adv}");
+            }
             worst = worst.max(err);
         }
     }
