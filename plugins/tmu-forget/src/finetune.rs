@@ -1,7 +1,8 @@
 //! `forget.finetune`: the fine-tune baseline. Starting from the original model, SGD with
 //! cross-entropy on the retained samples only, so that the forget set fades by catastrophic
-//! forgetting (Golatkar et al. 2020; Warnecke et al. 2023). Same optimizer and defaults as
-//! `forget.tmu`, so the two differ only in what TMU does with the forget set.
+//! forgetting (the "Fine-tune" baseline of Golatkar et al. 2020). Same optimizer and defaults as
+//! `forget.tmu` (the literature uses similar short SGD runs), so the two differ only in what
+//! TMU does with the forget set.
 
 use std::time::Instant;
 

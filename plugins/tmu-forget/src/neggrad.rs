@@ -1,7 +1,10 @@
 //! `forget.neggrad`: the negative-gradient baseline in its joint form (NegGrad+, Kurmanji et al.
 //! 2023): from the original model, SGD on one shuffled stream of retain ∪ forget with loss
 //! `mean CE(retain rows) − α · mean CE(forget rows)`. The ascent is unbounded, as in the
-//! baseline, so it is expected to overshoot towards 0% forget accuracy.
+//! baseline, so it is expected to overshoot towards 0% forget accuracy. Optimizer settings are
+//! `forget.tmu`'s defaults (SGD 0.01, momentum 0.9, wd 5e-4, batch 64, 5 epochs); α = 1 weighs
+//! ascent and descent equally. Long runs or a large α can diverge: the engine then stops the
+//! stage with a "training diverged" error.
 
 use std::time::Instant;
 

@@ -1,7 +1,9 @@
 //! `forget.random-label`: the random-label baseline (relabelling as in Graves et al. 2021,
 //! "Amnesiac Machine Learning"): from the original model, SGD with cross-entropy on one shuffled
 //! stream of retain ∪ forget where every forget sample carries a uniformly random wrong label,
-//! redrawn at every epoch from a seeded generator.
+//! redrawn at every epoch from a seeded generator. Optimizer settings are `forget.tmu`'s
+//! defaults (SGD 0.01, momentum 0.9, wd 5e-4, batch 64, 5 epochs), so that the two differ only
+//! in how the forget set is treated.
 
 use std::time::Instant;
 
