@@ -24,7 +24,7 @@ pub fn is_buffer(name: &str) -> bool {
 
 enum Source {
     /// New parameters drawn from this generator.
-    Init(Mutex<ChaCha8Rng>),
+    Init(Box<Mutex<ChaCha8Rng>>),
     /// Parameters taken from these tensors; anything missing is a problem.
     Load(HashMap<String, Tensor>),
 }
@@ -40,7 +40,7 @@ pub(crate) struct Registry {
 impl Registry {
     /// Parameters drawn from a generator seeded with `seed`.
     pub(crate) fn init(seed: u64) -> Self {
-        Registry::with_source(Source::Init(Mutex::new(ChaCha8Rng::seed_from_u64(seed))))
+        Registry::with_source(Source::Init(Box::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed)))))
     }
 
     /// Parameters taken from `tensors` (already on the target device).

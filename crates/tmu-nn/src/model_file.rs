@@ -44,8 +44,11 @@ pub(crate) fn tensor_bytes(t: &Tensor) -> Result<(Dtype, Vec<u8>)> {
     })
 }
 
-/// The weights of `net` as (name, safetensors dtype, shape, bytes), in creation order.
-pub(crate) fn weight_records(net: &Network) -> Result<Vec<(String, Dtype, Vec<usize>, Vec<u8>)>> {
+/// One tensor ready for safetensors: name, dtype, shape, little-endian bytes.
+pub(crate) type Record = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// The weights of `net` as records, in creation order.
+pub(crate) fn weight_records(net: &Network) -> Result<Vec<Record>> {
     net.named_vars()
         .into_iter()
         .map(|(name, var)| {

@@ -91,7 +91,7 @@ pub struct Network {
     /// Parameter and buffer names in creation order.
     names: Vec<String>,
     model: Box<dyn Model>,
-    dropout_rng: Mutex<ChaCha8Rng>,
+    dropout_rng: Box<Mutex<ChaCha8Rng>>,
     /// Per-channel `1 / (255 std)` and `-mean / std`, shaped [1, C, 1, 1].
     scale: Tensor,
     shift: Tensor,
@@ -126,7 +126,7 @@ impl Network {
         Ok(Network {
             scale: Tensor::from_vec(scale, (1, c, 1, 1), device)?,
             shift: Tensor::from_vec(shift, (1, c, 1, 1), device)?,
-            dropout_rng: Mutex::new(ChaCha8Rng::seed_from_u64(derive_seed(seed, "dropout"))),
+            dropout_rng: Box::new(Mutex::new(ChaCha8Rng::seed_from_u64(derive_seed(seed, "dropout")))),
             spec,
             device: device.clone(),
             varmap,

@@ -3,12 +3,14 @@
 //!
 //! Train mode normalises with the batch statistics (biased variance) and updates the running
 //! ones by `running = (1 - momentum) * running + momentum * batch` with the unbiased variance,
-//! exactly as PyTorch does; eval mode uses the running statistics.
+//! exactly as PyTorch does; eval mode uses the running statistics. The computation is
+//! `crate::ops`' fused batch norm (optionally fused with the following ReLU).
 
 use candle_core::{DType, Result, Tensor, Var};
 use candle_nn::{Init, VarBuilder};
 
 use super::Mode;
+use crate::ops;
 
 #[derive(Clone, Debug)]
 pub struct BatchNorm2d {
@@ -34,35 +36,34 @@ pub fn batch_norm2d(channels: usize, vb: VarBuilder) -> Result<BatchNorm2d> {
 
 impl BatchNorm2d {
     pub fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
-        let c = self.weight.dim(0)?;
-        if mode.is_train() {
-            let (b, _, h, w) = x.dims4()?;
-            let n = (b * h * w) as f64;
-            if n < 2.0 {
-                candle_core::bail!("batch norm in train mode needs more than one value per channel, got {n}");
-            }
-            let mean = (x.sum_keepdim((0, 2, 3))? / n)?;
-            let xc = x.broadcast_sub(&mean)?;
-            let var = (xc.sqr()?.sum_keepdim((0, 2, 3))? / n)?;
-            let scale = (var.affine(1.0, self.eps)?.sqrt()?.recip()?.reshape(c)? * &self.weight)?;
-            let y =
-                xc.broadcast_mul(&scale.reshape((1, c, 1, 1))?)?.broadcast_add(&self.bias.reshape((1, c, 1, 1))?)?;
-            self.update_running(&mean.detach().reshape(c)?, &var.detach().reshape(c)?, n)?;
-            Ok(y)
-        } else {
-            let scale = (self.running_var.as_tensor().affine(1.0, self.eps)?.sqrt()?.recip()? * &self.weight)?;
-            let shift = (&self.bias - (self.running_mean.as_tensor() * &scale)?)?;
-            x.broadcast_mul(&scale.reshape((1, c, 1, 1))?)?.broadcast_add(&shift.reshape((1, c, 1, 1))?)
-        }
+        self.forward_maybe_relu(x, mode, false)
     }
 
-    fn update_running(&self, mean: &Tensor, var: &Tensor, n: f64) -> Result<()> {
-        let m = self.momentum;
-        let rm = (self.running_mean.as_tensor().affine(1.0 - m, 0.0)? + mean.affine(m, 0.0)?)?;
-        let rv = (self.running_var.as_tensor().affine(1.0 - m, 0.0)? + var.affine(m * n / (n - 1.0), 0.0)?)?;
-        self.running_mean.set(&rm)?;
-        self.running_var.set(&rv)?;
+    /// `relu(self.forward(x))`, fused in train mode.
+    pub fn forward_relu(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
+        self.forward_maybe_relu(x, mode, true)
+    }
+
+    fn forward_maybe_relu(&self, x: &Tensor, mode: &Mode, relu: bool) -> Result<Tensor> {
+        if !mode.is_train() {
+            let y = ops::batch_norm_eval(
+                x,
+                &self.weight,
+                &self.bias,
+                self.running_mean.as_tensor(),
+                self.running_var.as_tensor(),
+                self.eps,
+            )?;
+            return if relu { ops::relu(&y) } else { Ok(y) };
+        }
+        let (y, mean, var_unbiased) = if relu {
+            ops::batch_norm_relu_train(x, &self.weight, &self.bias, self.eps)?
+        } else {
+            ops::batch_norm_train(x, &self.weight, &self.bias, self.eps)?
+        };
+        ops::update_running_stats(&self.running_mean, &self.running_var, &mean, &var_unbiased, self.momentum)?;
         let count = self.num_batches_tracked.as_tensor().affine(1.0, 1.0)?;
-        self.num_batches_tracked.set(&count)
+        self.num_batches_tracked.set(&count)?;
+        Ok(y)
     }
 }

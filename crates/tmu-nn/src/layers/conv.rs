@@ -1,11 +1,11 @@
 //! 2-d convolution with PyTorch's `nn.Conv2d` parameters (`weight` [out, in, k, k], `bias`) and
-//! default initialisation. The computation is in [`Conv2d::forward`], the one place to swap in
-//! a faster op.
+//! default initialisation; the computation goes through `crate::ops::conv2d`.
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::init::{fan_in_bound, uniform};
+use crate::ops::{Conv2dCfg, conv2d as conv2d_op};
 
 /// Stride, zero padding and whether there is a bias (PyTorch's `bias=True` default).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,11 +40,8 @@ pub fn conv2d(c_in: usize, c_out: usize, k: usize, cfg: Conv2dConfig, vb: VarBui
 
 impl Conv2d {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.conv2d(&self.weight, self.cfg.padding, self.cfg.stride, 1, 1)?;
-        match &self.bias {
-            None => Ok(y),
-            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
-        }
+        let cfg = Conv2dCfg { stride: self.cfg.stride, padding: self.cfg.padding };
+        conv2d_op(x, &self.weight, self.bias.as_ref(), cfg)
     }
 
     pub fn weight(&self) -> &Tensor {

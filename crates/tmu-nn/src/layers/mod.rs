@@ -1,6 +1,7 @@
 //! The building blocks of every architecture: the one place where a layer's computation lives,
 //! so that swapping in a faster op (see `crate::ops`) is a change to one file.
 
+mod activation;
 mod batch_norm;
 mod conv;
 mod dropout;
@@ -9,6 +10,7 @@ mod linear;
 mod mode;
 mod pool;
 
+pub use activation::{add_relu, relu};
 pub use batch_norm::{BatchNorm2d, batch_norm2d};
 pub use conv::{Conv2d, Conv2dConfig, conv2d};
 pub use dropout::Dropout;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Model;
 use crate::layers::{
-    BatchNorm2d, Conv2d, Conv2dConfig, Dropout, Linear, Mode, batch_norm2d, conv2d, global_avg_pool, linear,
+    BatchNorm2d, Conv2d, Conv2dConfig, Dropout, Linear, Mode, batch_norm2d, conv2d, global_avg_pool, linear, relu,
 };
 
 /// Options of All-CNN.
@@ -51,11 +51,10 @@ struct ConvUnit {
 impl ConvUnit {
     fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
         let y = self.conv.forward(x)?;
-        let y = match &self.bn {
-            Some(bn) => bn.forward(&y, mode)?,
-            None => y,
-        };
-        y.relu()
+        match &self.bn {
+            Some(bn) => bn.forward_relu(&y, mode),
+            None => relu(&y),
+        }
     }
 }
 

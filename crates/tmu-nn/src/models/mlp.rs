@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Model;
-use crate::layers::{Dropout, Linear, Mode, linear};
+use crate::layers::{Dropout, Linear, Mode, linear, relu};
 
 /// Options of the MLP.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -60,7 +60,7 @@ impl Model for Mlp {
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<(Tensor, Tensor)> {
         let mut y = x.flatten_from(1)?;
         for layer in &self.hidden {
-            y = self.dropout.forward(&layer.forward(&y)?.relu()?, mode)?;
+            y = self.dropout.forward(&relu(&layer.forward(&y)?)?, mode)?;
         }
         let logits = self.head.forward(&y)?;
         Ok((y, logits))

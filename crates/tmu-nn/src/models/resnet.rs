@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Model;
 use crate::layers::{
-    BatchNorm2d, Conv2d, Conv2dConfig, Linear, Mode, batch_norm2d, conv2d, global_avg_pool, linear, max_pool_3x3_s2_p1,
+    BatchNorm2d, Conv2d, Conv2dConfig, Linear, Mode, add_relu, batch_norm2d, conv2d, global_avg_pool, linear,
+    max_pool_3x3_s2_p1,
 };
 
 /// The first layers of the network.
@@ -71,13 +72,13 @@ impl BasicBlock {
     }
 
     fn forward(&self, x: &Tensor, mode: &Mode) -> Result<Tensor> {
-        let y = self.bn1.forward(&self.conv1.forward(x)?, mode)?.relu()?;
+        let y = self.bn1.forward_relu(&self.conv1.forward(x)?, mode)?;
         let y = self.bn2.forward(&self.conv2.forward(&y)?, mode)?;
         let shortcut = match &self.downsample {
             Some((conv, bn)) => bn.forward(&conv.forward(x)?, mode)?,
             None => x.clone(),
         };
-        (y + shortcut)?.relu()
+        add_relu(&y, &shortcut)
     }
 }
 
@@ -117,7 +118,7 @@ impl ResNet18 {
 
 impl Model for ResNet18 {
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<(Tensor, Tensor)> {
-        let mut y = self.bn1.forward(&self.conv1.forward(x)?, mode)?.relu()?;
+        let mut y = self.bn1.forward_relu(&self.conv1.forward(x)?, mode)?;
         if self.stem == Stem::Imagenet {
             y = max_pool_3x3_s2_p1(&y)?;
         }

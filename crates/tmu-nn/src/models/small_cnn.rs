@@ -67,7 +67,7 @@ impl Model for SmallCnn {
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<(Tensor, Tensor)> {
         let mut y = x.clone();
         for (i, (conv, bn)) in self.convs.iter().enumerate() {
-            y = bn.forward(&conv.forward(&y)?, mode)?.relu()?;
+            y = bn.forward_relu(&conv.forward(&y)?, mode)?;
             if i == 1 {
                 y = max_pool2d(&y, 2)?;
             }

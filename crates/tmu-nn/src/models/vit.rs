@@ -135,10 +135,10 @@ pub struct Vit {
 impl Vit {
     pub fn new(cfg: &VitConfig, input: [usize; 3], classes: usize, vb: VarBuilder) -> Result<Self> {
         let [c, h, w] = input;
-        if cfg.patch == 0 || h % cfg.patch != 0 || w % cfg.patch != 0 {
+        if cfg.patch == 0 || !h.is_multiple_of(cfg.patch) || !w.is_multiple_of(cfg.patch) {
             candle_core::bail!("vit-tiny: image size {h}x{w} is not a multiple of the patch size {}", cfg.patch);
         }
-        if cfg.heads == 0 || cfg.dim % cfg.heads != 0 {
+        if cfg.heads == 0 || !cfg.dim.is_multiple_of(cfg.heads) {
             candle_core::bail!("vit-tiny: dim {} is not a multiple of heads {}", cfg.dim, cfg.heads);
         }
         let tokens = (h / cfg.patch) * (w / cfg.patch) + 1;

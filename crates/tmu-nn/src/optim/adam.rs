@@ -5,7 +5,13 @@ use candle_core::{Result, Tensor, Var};
 
 use super::AdamConfig;
 
-/// Updates `p` in place; `m`, `v` are the moment estimates, `step` the 1-based step count.
+/// The first and second moment estimates of one parameter.
+pub(super) struct Moments<'a> {
+    pub m: &'a mut Tensor,
+    pub v: &'a mut Tensor,
+}
+
+/// Updates `p` in place (`decoupled`: AdamW's weight decay); `step` is the 1-based step count.
 pub(super) fn adam_update(
     c: &AdamConfig,
     decoupled: bool,
@@ -13,8 +19,7 @@ pub(super) fn adam_update(
     step: u64,
     p: &Var,
     g: &Tensor,
-    m: &mut Tensor,
-    v: &mut Tensor,
+    Moments { m, v }: Moments,
 ) -> Result<()> {
     let mut pv = p.as_tensor().detach();
     let mut g = g.clone();

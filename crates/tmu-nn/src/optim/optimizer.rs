@@ -7,7 +7,7 @@ use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 
 use super::OptimizerConfig;
-use super::adam::adam_update;
+use super::adam::{Moments, adam_update};
 use super::sgd::sgd_update;
 use crate::error::{NnError, Result};
 
@@ -66,10 +66,10 @@ impl Optimizer {
             match (&self.config, slots) {
                 (OptimizerConfig::Sgd(c), Slots::Sgd { momentum_buffer }) => sgd_update(c, lr, p, g, momentum_buffer)?,
                 (OptimizerConfig::Adam(c), Slots::Adam { exp_avg, exp_avg_sq }) => {
-                    adam_update(c, false, lr, self.steps, p, g, exp_avg, exp_avg_sq)?
+                    adam_update(c, false, lr, self.steps, p, g, Moments { m: exp_avg, v: exp_avg_sq })?
                 }
                 (OptimizerConfig::AdamW(c), Slots::Adam { exp_avg, exp_avg_sq }) => {
-                    adam_update(c, true, lr, self.steps, p, g, exp_avg, exp_avg_sq)?
+                    adam_update(c, true, lr, self.steps, p, g, Moments { m: exp_avg, v: exp_avg_sq })?
                 }
                 _ => unreachable!("slots are created for the config"),
             }

@@ -8,14 +8,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::Dtype;
 use safetensors::tensor::TensorView;
 use serde::{Deserialize, Serialize};
 use tmu_plugin::artifact::write_atomic;
 
 use super::observer::EpochStats;
 use crate::error::{NnError, Result};
-use crate::model_file::{tensor_bytes, weight_records};
+use crate::model_file::{Record, tensor_bytes, weight_records};
 use crate::network::Network;
 use crate::optim::Optimizer;
 
@@ -44,7 +43,7 @@ pub(crate) fn save(dir: &Path, record: &Checkpoint, net: &Network, optimizer: &O
     let path = dir.join(CHECKPOINT_FILE);
     let fail = |problem: String| NnError::Checkpoint { path: path.clone(), problem };
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the folder: {e}")))?;
-    let mut records: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = weight_records(net)?
+    let mut records: Vec<Record> = weight_records(net)?
         .into_iter()
         .map(|(name, dtype, shape, bytes)| (format!("model.{name}"), dtype, shape, bytes))
         .collect();

@@ -164,6 +164,11 @@ where
     F: FnMut(&Network, Batch<'_>) -> Result<StepOutput>,
 {
     cfg.validate()?;
+    if net.device().is_cpu() {
+        // Every op allocates activation-sized buffers: reuse freed memory instead of mapping
+        // fresh pages each step (process-wide, see `ops::keep_freed_memory`).
+        crate::ops::keep_freed_memory();
+    }
     let shape = data.shape();
     if shape[1..] != net.spec().input_shape {
         return Err(NnError::Data(format!(

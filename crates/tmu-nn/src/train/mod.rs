@@ -10,6 +10,6 @@ mod observer;
 
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
 pub use config::{StopRules, TrainConfig};
-pub use engine::{Batch, StepOutput, TrainOptions, TrainReport, train_loop};
+pub use engine::{Batch, StepOutput, StopReason, TrainOptions, TrainReport, train_loop};
 pub use fit::fit;
 pub use observer::{Control, EpochStats, NoObserver, StepProgress, TrainObserver};
