@@ -7,6 +7,22 @@
 //!   shuffling, augmentation, stop rules, progress, cancellation, checkpoints) with a caller's
 //!   per-batch loss.
 //! - [`predict`], [`evaluate`] and [`input_gradient`] for feature extractors and evaluators.
+//!
+//! ```no_run
+//! # fn main() -> tmu_nn::Result<()> {
+//! use tmu_nn::{ArchName, ArchOptions, DeviceData, Network, NetworkSpec, NoObserver, NnError};
+//! use tmu_nn::{TrainConfig, TrainOptions, fit, predict};
+//! # let data: tmu_plugin::artifact::Dataset = unimplemented!();
+//! let device = tmu_nn::candle::Device::Cpu;
+//! let arch = ArchOptions::default().resolve(ArchName::SmallCnn).map_err(NnError::Config)?;
+//! let net = Network::new(NetworkSpec::for_dataset(arch, &data), &device, 0)?;
+//! let train = DeviceData::new(&data, &device)?;
+//! let opts = TrainOptions { seed: 1, ..Default::default() };
+//! let report = fit(&net, &train, &TrainConfig::default(), &opts, &mut NoObserver)?;
+//! let p = predict(&net, &train, 256, true)?; // logits, f64 losses, features, in data order
+//! net.save(std::path::Path::new("model.safetensors"))?;
+//! # Ok(()) }
+//! ```
 
 pub mod data;
 pub mod error;
