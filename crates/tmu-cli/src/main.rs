@@ -10,6 +10,7 @@ mod commands;
 mod error;
 mod load;
 mod progress;
+mod reports;
 mod schema_text;
 mod summary;
 

@@ -70,6 +70,9 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
     if let Some(report) = report {
         println!("pipeline `{}` ({}) in {elapsed}", plan.name, plan.source.display());
         print!("{}", crate::summary::table(report));
+        if !args.quiet {
+            crate::reports::print(&plan, report);
+        }
     }
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
