@@ -36,6 +36,16 @@ fn load_digits() -> anyhow::Result<Dataset> {
     Dataset::new(images, [n, 1, 8, 8], labels, (0..n as u64).collect(), meta).map_err(anyhow::Error::msg)
 }
 
+/// User + system CPU seconds of this process so far (Linux `/proc/self/stat`, 100 ticks a
+/// second; NaN elsewhere): on a shared machine, CPU time says more than wall time.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    // After the command name: state is field 0, utime field 11, stime field 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() -> anyhow::Result<()> {
     // `--profile`: also print where the time goes in tmu-nn's CPU kernels.
     let profile = std::env::args().any(|a| a == "--profile");
@@ -57,13 +67,14 @@ fn main() -> anyhow::Result<()> {
         ] {
             tmu_nn::ops::reset_profile();
             tmu_nn::ops::set_profiling(profile);
-            let start = Instant::now();
+            let (start, cpu_start) = (Instant::now(), cpu_seconds());
             let run = run_stage(tmu_features::tmu_plugin(), kind, inputs, config(""))
                 .map_err(|e| anyhow::anyhow!("{kind}: {}: {:?}", e.message, e.causes))?;
             let total = start.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - cpu_start;
             let s = &run.response.summary;
             println!(
-                "{name:9} {kind:21} {total:6.3} s in all, {:6.3} s computing (mean {:.4})",
+                "{name:9} {kind:21} {total:6.3} s in all, {:6.3} s computing, {cpu:6.2} s of CPU (mean {:.4})",
                 s["seconds"].as_f64().unwrap_or(f64::NAN),
                 s["mean"].as_f64().unwrap_or(f64::NAN)
             );
