@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::cpu::output_vec;
+use super::cpu::{multiversion, output_vec};
 
 /// Lanes of the f32 partial sums inside one contiguous run (then added to f64 accumulators).
 const LANES: usize = 16;
@@ -33,9 +33,14 @@ fn lanes_f64(a: &[f32; LANES]) -> f64 {
     a.iter().map(|&v| f64::from(v)).sum()
 }
 
-/// `(sum (v - shift), sum (v - shift)^2)` over `xs`, in `LANES` f32 lanes then f64: vectorisable
-/// and bit-reproducible.
-fn shifted_sums(xs: &[f32], shift: f32) -> (f64, f64) {
+multiversion! {
+    /// `(sum (v - shift), sum (v - shift)^2)` over `xs`, in `LANES` f32 lanes then f64:
+    /// vectorisable and bit-reproducible (the same sums whatever the vector width).
+    fn shifted_sums = shifted_sums_body(xs: &[f32], shift: f32, out: &mut (f64, f64))
+}
+
+#[inline(always)]
+fn shifted_sums_body(xs: &[f32], shift: f32, out: &mut (f64, f64)) {
     let (mut a, mut q) = ([0f32; LANES], [0f32; LANES]);
     let chunks = xs.chunks_exact(LANES);
     let tail = chunks.remainder();
@@ -51,11 +56,18 @@ fn shifted_sums(xs: &[f32], shift: f32) -> (f64, f64) {
         a[l] += d;
         q[l] += d * d;
     }
-    (lanes_f64(&a), lanes_f64(&q))
+    *out = (lanes_f64(&a), lanes_f64(&q));
 }
 
-/// `(sum d, sum d * (x - m))` with `d = dy` masked by `y > 0` when `relu`, as [`shifted_sums`].
-fn grad_sums(xs: &[f32], ys: &[f32], ds: &[f32], m: f32, relu: bool) -> (f64, f64) {
+multiversion! {
+    /// `(sum d, sum d * (x - m))` with `d = dy` masked by `y > 0` when `relu`, as
+    /// [`shifted_sums`].
+    #[allow(clippy::too_many_arguments)] // three planes, the mean, the flag and the result
+    fn grad_sums = grad_sums_body(xs: &[f32], ys: &[f32], ds: &[f32], m: f32, relu: bool, out: &mut (f64, f64))
+}
+
+#[inline(always)]
+fn grad_sums_body(xs: &[f32], ys: &[f32], ds: &[f32], m: f32, relu: bool, out: &mut (f64, f64)) {
     let (mut a, mut q) = ([0f32; LANES], [0f32; LANES]);
     let n = xs.len() / LANES * LANES;
     let mut add = |l: usize, x: f32, y: f32, d: f32| {
@@ -71,29 +83,53 @@ fn grad_sums(xs: &[f32], ys: &[f32], ds: &[f32], m: f32, relu: bool) -> (f64, f6
     for (l, ((&x, &y), &d)) in xs[n..].iter().zip(&ys[n..]).zip(&ds[n..]).enumerate() {
         add(l, x, y, d);
     }
-    (lanes_f64(&a), lanes_f64(&q))
+    *out = (lanes_f64(&a), lanes_f64(&q));
+}
+
+/// Per-channel sums over images: `f(image, channel)` for every image (in parallel, one image's
+/// planes being contiguous), then added per channel in image order (bit-reproducible).
+fn per_channel_sums(g: &BnGeom, f: impl Fn(usize, usize) -> (f64, f64) + Sync) -> Vec<(f64, f64)> {
+    let per_image: Vec<Vec<(f64, f64)>> =
+        (0..g.b).into_par_iter().map(|b| (0..g.c).map(|c| f(b, c)).collect()).collect();
+    (0..g.c).map(|c| per_image.iter().fold((0.0, 0.0), |(s1, s2), img| (s1 + img[c].0, s2 + img[c].1))).collect()
 }
 
 /// Per-channel mean and biased variance of `x`.
 pub(crate) fn stats(g: &BnGeom, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
     let n = g.count() as f64;
-    let (mean, var): (Vec<f32>, Vec<f32>) = (0..g.c)
-        .into_par_iter()
-        .map(|c| {
-            // shift by the channel's first value: sums of squares of centred-ish values cancel less
-            let shift = if g.count() > 0 { x[c * g.hw] } else { 0.0 };
-            let (mut s1, mut s2) = (0f64, 0f64);
-            for b in 0..g.b {
-                let (a, q) = shifted_sums(g.plane(x, b, c), shift);
-                s1 += a;
-                s2 += q;
-            }
+    // shift by the channel's first value: sums of squares of centred-ish values cancel less
+    let shift: Vec<f32> = (0..g.c).map(|c| if g.count() > 0 { x[c * g.hw] } else { 0.0 }).collect();
+    let sums = per_channel_sums(g, |b, c| {
+        let mut aq = (0.0, 0.0);
+        shifted_sums(g.plane(x, b, c), shift[c], &mut aq);
+        aq
+    });
+    sums.iter()
+        .zip(&shift)
+        .map(|(&(s1, s2), &sh)| {
             let m = s1 / n;
             let var = (s2 / n - m * m).max(0.0);
-            ((m + f64::from(shift)) as f32, var as f32)
+            ((m + f64::from(sh)) as f32, var as f32)
         })
-        .unzip();
-    (mean, var)
+        .unzip()
+}
+
+multiversion! {
+    /// `y = x * s + t`, then `max(y, 0)` when `relu`, over one plane.
+    fn normalize_plane = normalize_plane_body(ys: &mut [f32], xs: &[f32], s: f32, t: f32, relu: bool)
+}
+
+#[inline(always)]
+fn normalize_plane_body(ys: &mut [f32], xs: &[f32], s: f32, t: f32, relu: bool) {
+    if relu {
+        for (o, &v) in ys.iter_mut().zip(xs) {
+            *o = (v * s + t).max(0.0);
+        }
+    } else {
+        for (o, &v) in ys.iter_mut().zip(xs) {
+            *o = v * s + t;
+        }
+    }
 }
 
 /// `y = x * scale[c] + shift[c]`, then `max(y, 0)` when `relu`.
@@ -102,21 +138,31 @@ pub(crate) fn normalize(g: &BnGeom, x: &[f32], scale: &[f32], shift: &[f32], rel
     let img = g.c * g.hw;
     y.par_chunks_mut(img.max(1)).zip(x.par_chunks(img.max(1))).for_each(|(yb, xb)| {
         for c in 0..g.c {
-            let (s, t) = (scale[c], shift[c]);
-            let ys = &mut yb[c * g.hw..(c + 1) * g.hw];
-            let xs = &xb[c * g.hw..(c + 1) * g.hw];
-            if relu {
-                for (o, &v) in ys.iter_mut().zip(xs) {
-                    *o = (v * s + t).max(0.0);
-                }
-            } else {
-                for (o, &v) in ys.iter_mut().zip(xs) {
-                    *o = v * s + t;
-                }
-            }
+            normalize_plane(&mut yb[c * g.hw..(c + 1) * g.hw], &xb[c * g.hw..(c + 1) * g.hw], scale[c], shift[c], relu);
         }
     });
     y
+}
+
+multiversion! {
+    /// `dx = a * d + b * x + k` over one plane, `d = dy` masked by `y > 0` when `relu`.
+    fn backward_plane = backward_plane_body(out: &mut [f32], xs: &[f32], ys: &[f32], ds: &[f32], abk: [f32; 3], relu: bool)
+}
+
+#[inline(always)]
+fn backward_plane_body(out: &mut [f32], xs: &[f32], ys: &[f32], ds: &[f32], abk: [f32; 3], relu: bool) {
+    let [a, bb, k] = abk;
+    let it = out.iter_mut().zip(xs).zip(ys).zip(ds);
+    if relu {
+        for (((o, &x), &y), &d) in it {
+            let d = if y > 0.0 { d } else { 0.0 };
+            *o = a * d + bb * x + k;
+        }
+    } else {
+        for (((o, &x), _), &d) in it {
+            *o = a * d + bb * x + k;
+        }
+    }
 }
 
 /// Gradients of training-mode batch norm (statistics of the batch, so the mean and variance are
@@ -135,19 +181,11 @@ pub(crate) fn backward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let n = g.count() as f64;
     // per channel: sum of the (masked) output gradient and of its product with x - mean
-    let sums: Vec<(f64, f64)> = (0..g.c)
-        .into_par_iter()
-        .map(|c| {
-            let m = mean[c];
-            let (mut s1, mut s2) = (0f64, 0f64);
-            for b in 0..g.b {
-                let (a, q) = grad_sums(g.plane(x, b, c), g.plane(y, b, c), g.plane(dy, b, c), m, relu);
-                s1 += a;
-                s2 += q;
-            }
-            (s1, s2)
-        })
-        .collect();
+    let sums = per_channel_sums(g, |b, c| {
+        let mut aq = (0.0, 0.0);
+        grad_sums(g.plane(x, b, c), g.plane(y, b, c), g.plane(dy, b, c), mean[c], relu, &mut aq);
+        aq
+    });
     let dbeta: Vec<f32> = sums.iter().map(|&(s1, _)| s1 as f32).collect();
     let dgamma: Vec<f32> = sums.iter().zip(invstd).map(|(&(_, s2), &is)| (s2 * f64::from(is)) as f32).collect();
     // dx = a * dy + b * x + k per channel, see the module docs of `batch_norm`
@@ -166,18 +204,7 @@ pub(crate) fn backward(
     dx.par_chunks_mut(img).enumerate().for_each(|(b, dxb)| {
         for (c, &(a, bb, k)) in coef.iter().enumerate() {
             let (xs, ys, ds) = (g.plane(x, b, c), g.plane(y, b, c), g.plane(dy, b, c));
-            let out = &mut dxb[c * g.hw..(c + 1) * g.hw];
-            let it = out.iter_mut().zip(xs).zip(ys).zip(ds);
-            if relu {
-                for (((o, &x), &y), &d) in it {
-                    let d = if y > 0.0 { d } else { 0.0 };
-                    *o = a * d + bb * x + k;
-                }
-            } else {
-                for (((o, &x), _), &d) in it {
-                    *o = a * d + bb * x + k;
-                }
-            }
+            backward_plane(&mut dxb[c * g.hw..(c + 1) * g.hw], xs, ys, ds, [a, bb, k], relu);
         }
     });
     (dx, dgamma, dbeta)

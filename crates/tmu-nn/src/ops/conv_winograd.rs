@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use super::conv_cpu::ConvGeom;
-use super::cpu::{MatRef, gemm, output_vec, split_ranges, sum_parts, zeroed_vec};
+use super::cpu::{MatRef, gemm, multiversion, output_vec, split_ranges, sum_parts, zeroed_vec};
 
 /// Channels per block of the vectorised tile transforms.
 const CB: usize = 16;
@@ -43,37 +43,6 @@ pub(crate) fn eligible(g: &ConvGeom) -> bool {
 /// cost more than the products they save (measured: 3 -> 64 channels on 32x32, 3.4x slower).
 pub(crate) fn eligible_forward(g: &ConvGeom) -> bool {
     eligible(g) && g.ci >= CB
-}
-
-/// Defines `$name` as `$body` compiled for the best vector extension found at run time
-/// (AVX-512F, else AVX2, else the baseline): the tile transforms are element-wise over 16-channel
-/// blocks, which the baseline's 4-wide SSE2 runs a quarter as fast.
-macro_rules! multiversion {
-    ($(#[$m:meta])* fn $name:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?)) => {
-        $(#[$m])*
-        fn $name($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                fn avx512($($arg: $ty),*) {
-                    $body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                fn avx2($($arg: $ty),*) {
-                    $body($($arg),*)
-                }
-                if std::arch::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU supports AVX-512F, checked on the line above.
-                    return unsafe { avx512($($arg),*) };
-                }
-                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU supports AVX2 and FMA, checked on the line above.
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $body($($arg),*)
-        }
-    };
 }
 
 thread_local! {
