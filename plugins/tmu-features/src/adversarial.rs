@@ -142,10 +142,12 @@ impl Stage for AdversarialFeature {
             ctx.progress((first + len) as u64, n as u64, "pgd attack");
             ctx.check_cancelled()?;
         }
+        let seconds = start.elapsed().as_secs_f64();
+        write_feature(ctx, &config.name, &data.ids, &af)?;
         ctx.summary("clean_accuracy", clean_right as f64 / n as f64);
         ctx.summary("adversarial_accuracy", adv_right as f64 / n as f64);
-        ctx.summary("seconds", start.elapsed().as_secs_f64());
-        write_feature(ctx, &config.name, &data.ids, &af)
+        ctx.summary("seconds", seconds);
+        Ok(())
     }
 }
 

@@ -76,8 +76,10 @@ impl Stage for CurriculumFeature {
         let p = predict(&net, &d, config.batch_size, false)
             .map_err(NnError::into_anyhow)
             .context("running the model over the `data` set")?;
+        let seconds = start.elapsed().as_secs_f64();
+        write_feature(ctx, &config.name, &data.ids, &p.losses)?;
         ctx.summary("accuracy", p.accuracy());
-        ctx.summary("seconds", start.elapsed().as_secs_f64());
-        write_feature(ctx, &config.name, &data.ids, &p.losses)
+        ctx.summary("seconds", seconds);
+        Ok(())
     }
 }

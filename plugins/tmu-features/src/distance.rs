@@ -149,8 +149,10 @@ impl Stage for DistanceFeature {
                 outcome.excluded_self
             ));
         }
+        let seconds = start.elapsed().as_secs_f64();
+        write_feature(ctx, &config.name, &query.ids, &outcome.mean_distance)?;
         ctx.summary("excluded_self", outcome.excluded_self);
-        ctx.summary("seconds", start.elapsed().as_secs_f64());
-        write_feature(ctx, &config.name, &query.ids, &outcome.mean_distance)
+        ctx.summary("seconds", seconds);
+        Ok(())
     }
 }
