@@ -9,6 +9,7 @@
 
 mod bad_teacher;
 mod defaults;
+mod diverge;
 mod evaluate;
 mod finetune;
 mod io;

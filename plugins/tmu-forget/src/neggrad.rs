@@ -3,8 +3,10 @@
 //! `mean CE(retain rows) − α · mean CE(forget rows)`. The ascent is unbounded, as in the
 //! baseline, so it is expected to overshoot towards 0% forget accuracy. Optimizer settings are
 //! `forget.tmu`'s defaults (SGD 0.01, momentum 0.9, wd 5e-4, batch 64, 5 epochs); α = 1 weighs
-//! ascent and descent equally. Long runs or a large α can diverge: the engine then stops the
-//! stage with a "training diverged" error.
+//! ascent and descent equally. Long runs or a large α diverge (the loss runs to −∞): by default
+//! the stage then keeps the weights of the last finite epoch and records where it diverged
+//! (`on_divergence = "fail"` stops the stage instead), so one exploding baseline does not stop
+//! a whole comparison.
 
 use std::time::Instant;
 
@@ -16,11 +18,12 @@ use tmu_nn::{DeviceData, NnError, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults::{self, check_range};
+use crate::diverge::{OnDivergence, train_allowing_divergence};
 use crate::evaluate::forget_accuracy;
 use crate::io::{read_data, read_model, write_model, write_stage_metrics};
 use crate::losses::neggrad_loss;
 use crate::mixed::{Column, Mixed};
-use crate::train::{sgd_config, train, training_json};
+use crate::train::{sgd_config, train_options, training_json};
 
 /// Configuration of `forget.neggrad`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -50,6 +53,10 @@ pub struct NegGradConfig {
     #[serde(default = "defaults::one")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub alpha: f64,
+    /// When the loss becomes NaN or infinite: `keep-last-epoch` (the weights after the last
+    /// finite epoch, with a warning and `diverged` in the metrics) or `fail`.
+    #[serde(default)]
+    pub on_divergence: OnDivergence,
 }
 
 /// The `forget.neggrad` stage.
@@ -87,11 +94,17 @@ impl Stage for ForgetNegGrad {
         let mixed = Mixed::new(&retain, &forget, &device)?;
         let forget_rows = Column::f32(mixed.forget_mask(std::iter::repeat_n(true, forget.len())), &device)?;
         let cfg = sgd_config(config.lr, config.momentum, config.weight_decay, config.batch_size, config.epochs);
-        let report = train(ctx, &net, &mixed.data, &cfg, serde_json::to_string(&config)?, |net, batch| {
-            let logits = net.forward_t(batch.x, true)?;
-            let loss = neggrad_loss(&logits, batch.y, &forget_rows.gather(batch.index)?, config.alpha)?;
-            Ok(StepOutput::with_logits(loss, logits))
-        })?;
+        let work_dir = ctx.work_dir().to_path_buf();
+        let opts = train_options(ctx, &work_dir, &serde_json::to_string(&config)?);
+        let (report, diverged) =
+            train_allowing_divergence(ctx, &net, &mixed.data, &cfg, &opts, config.on_divergence, |net, batch| {
+                let logits = net.forward_t(batch.x, true)?;
+                let loss = neggrad_loss(&logits, batch.y, &forget_rows.gather(batch.index)?, config.alpha)?;
+                Ok(StepOutput::with_logits(loss, logits))
+            })?;
+        if let Some(d) = &diverged {
+            ctx.summary("diverged_at_epoch", d.epoch);
+        }
         let seconds = started.elapsed().as_secs_f64();
         write_model(ctx, &net, seconds)?;
         let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
@@ -105,7 +118,8 @@ impl Stage for ForgetNegGrad {
                 "config": config,
                 "retain": retain.len(),
                 "forget": forget.len(),
-                "training": training_json(&report),
+                "training": report.as_ref().map(training_json),
+                "diverged": diverged,
                 "accuracy_after": accuracy,
                 "wall_seconds": seconds,
             }),

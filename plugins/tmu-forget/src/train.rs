@@ -46,12 +46,18 @@ where
     F: FnMut(&Network, Batch<'_>) -> tmu_nn::Result<StepOutput>,
 {
     let work_dir = ctx.work_dir().to_path_buf();
-    let opts = TrainOptions {
-        seed: ctx.seed_for("train"),
-        checkpoint_dir: Some(&work_dir),
-        fingerprint_extra: format!("{}|{fingerprint}", ctx.kind()),
-    };
+    let opts = train_options(ctx, &work_dir, &fingerprint);
     train_loop(net, data, cfg, &opts, ctx, loss_fn).map_err(NnError::into_anyhow)
+}
+
+/// The stage's training options: seeded from its `train` stream, checkpoints in `work_dir`,
+/// the stage kind and `fingerprint` in the checkpoint fingerprint.
+pub fn train_options<'a>(ctx: &Context, work_dir: &'a std::path::Path, fingerprint: &str) -> TrainOptions<'a> {
+    TrainOptions {
+        seed: ctx.seed_for("train"),
+        checkpoint_dir: Some(work_dir),
+        fingerprint_extra: format!("{}|{fingerprint}", ctx.kind()),
+    }
 }
 
 /// The training run as metrics: steps, why it stopped, and every epoch's statistics.

@@ -89,6 +89,23 @@ fn neggrad_overshoots_the_forget_set() {
 }
 
 #[test]
+fn neggrad_divergence_keeps_the_last_finite_epoch_or_fails_on_request() {
+    let f = fixture(16);
+    // A huge ascent weight and step size send the loss to -inf within a few epochs.
+    let cfg = "epochs = 30\nbatch_size = 16\nalpha = 50.0\nlr = 0.5";
+    let r = run("forget.neggrad", f.inputs(None), cfg, 1).unwrap();
+    let d = &metrics(&r)["diverged"];
+    let (epoch, kept) = (d["epoch"].as_u64().unwrap(), d["kept_epochs"].as_u64().unwrap());
+    assert!(epoch < 30 && kept < epoch.max(1), "diverged at epoch {epoch}, kept {kept}: {d}");
+    assert_eq!(r.response.summary["diverged_at_epoch"], epoch);
+    // The kept weights are finite: every forget loss is a number.
+    assert!(mean_loss(&r.output("model"), &f.forget_data, |_| true).is_finite());
+
+    let e = common::error(run("forget.neggrad", f.inputs(None), &format!("{cfg}\non_divergence = \"fail\""), 1));
+    assert!(e.message.contains("training diverged"), "{}", e.message);
+}
+
+#[test]
 fn random_label_lowers_forget_accuracy() {
     let f = fixture(16);
     let r = run("forget.random-label", f.inputs(None), "epochs = 20\nbatch_size = 16", 1).unwrap();
