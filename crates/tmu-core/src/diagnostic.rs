@@ -41,6 +41,10 @@ pub enum Code {
     Cycle,
     /// A stage's `config` does not satisfy the stage's JSON Schema.
     Config,
+    /// A `[sweep]` problem: an axis without values or bindings, values of mixed types or
+    /// repeated, a binding that names no config field, two axes binding one field, an input
+    /// that gathers over points but has nothing to gather.
+    Sweep,
 }
 
 /// One problem: a message, the span it is about, and what to do about it.
@@ -150,6 +154,18 @@ impl Diagnostics {
     /// Sorts by position in the file (file-wide problems first); stable for equal positions.
     pub fn sort(&mut self) {
         self.items.sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
+    }
+
+    /// Drops the diagnostics from `start` on that repeat an earlier one from `start` on (the
+    /// same problem found at several points of a sweep), keeping their order.
+    pub(crate) fn dedup_from(&mut self, start: usize) {
+        let mut kept: Vec<Diagnostic> = Vec::new();
+        for d in self.items.drain(start..) {
+            if !kept.contains(&d) {
+                kept.push(d);
+            }
+        }
+        self.items.extend(kept);
     }
 
     /// Drops a diagnostic equal to the one before it (after [`Diagnostics::sort`]).

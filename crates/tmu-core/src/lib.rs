@@ -24,22 +24,25 @@ mod parse;
 mod plan;
 mod raw;
 mod render;
+mod render_sweep;
 mod schema;
 mod source;
 mod suggest;
+pub mod sweep;
 mod validate;
 
 pub use cache::{CacheIngredients, PluginId, cache_key, canonical_json};
 pub use catalog::{Catalog, CatalogError, StageCatalog};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, RenderStyle};
 pub use names::OutputRef;
-pub use parse::{PLUGINS_KEYS, STAGE_KEYS, TOP_LEVEL_KEYS, parse};
+pub use parse::{AXIS_KEYS, PLUGINS_KEYS, STAGE_KEYS, TOP_LEVEL_KEYS, parse};
 pub use plan::{Plan, PlannedInput, PlannedStage, PortBinding, UnknownStageError};
 pub use raw::{RawBinding, RawInput, RawPipeline, RawStage, RawValue, RawValueKind};
 pub use render::{plan_dot, plan_text};
 pub use schema::pipeline_schema;
 pub use source::{LineCol, SourceFile, Span, Spanned};
 pub use suggest::{closest, did_you_mean};
+pub use sweep::{Axis, FieldRef, Point, SEED_AXIS, Sweep};
 pub use validate::{FORMAT_VERSION, topological_order, validate};
 
 /// Parses and validates in one go: what `tmu check` and `tmu plan` do once plugins are loaded.

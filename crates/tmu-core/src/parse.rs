@@ -6,14 +6,17 @@ use std::sync::Arc;
 use toml::Spanned as TomlSpanned;
 use toml::de::{DeTable, DeValue};
 
+mod sweep;
+
+pub use sweep::AXIS_KEYS;
+
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::raw::{RawBinding, RawInput, RawPipeline, RawStage, RawValue, RawValueKind};
 use crate::source::{SourceFile, Span, Spanned};
 use crate::suggest::{did_you_mean, one_of};
 
-/// The top-level keys of a pipeline file. A new table (such as a future `[sweep]`) is added here
-/// and in [`parse`]'s match.
-pub const TOP_LEVEL_KEYS: [&str; 7] = ["format", "name", "seed", "device", "description", "plugins", "stages"];
+/// The top-level keys of a pipeline file. A new table is added here and in [`parse`]'s match.
+pub const TOP_LEVEL_KEYS: [&str; 8] = ["format", "name", "seed", "device", "description", "plugins", "stages", "sweep"];
 
 /// The keys of a `[stages.<name>]` table.
 pub const STAGE_KEYS: [&str; 4] = ["kind", "inputs", "config", "device"];
@@ -53,6 +56,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RawPipeline, Diagnostics> {
         description: None,
         plugin_paths: Vec::new(),
         stages: Vec::new(),
+        sweep: None,
         problems: Vec::new(),
         keys: Vec::new(),
     };
@@ -66,6 +70,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RawPipeline, Diagnostics> {
             "description" => raw.description = p.string(key, value),
             "plugins" => raw.plugin_paths = p.plugins(key, value),
             "stages" => raw.stages = p.stages(key, value),
+            "sweep" => raw.sweep = p.sweep(key, value),
             other => p.unknown_key(key, other, &TOP_LEVEL_KEYS, "at the top level"),
         }
     }

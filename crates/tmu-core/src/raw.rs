@@ -8,8 +8,8 @@ use crate::source::{SourceFile, Span, Spanned};
 /// A pipeline file as written: types checked, names and references not yet resolved.
 ///
 /// Made by [`crate::parse`]; turned into a [`crate::Plan`] by [`crate::validate`]. Adding a
-/// top-level table (a future `[sweep]`) means one more field here and one more arm in the
-/// parser's top-level match; every other top-level key is rejected.
+/// top-level table means one more field here and one more arm in the parser's top-level
+/// match; every other top-level key is rejected.
 #[derive(Clone, Debug)]
 pub struct RawPipeline {
     pub(crate) source: Arc<SourceFile>,
@@ -24,6 +24,8 @@ pub struct RawPipeline {
     pub plugin_paths: Vec<Spanned<String>>,
     /// `[stages.<name>]` in file order.
     pub stages: Vec<RawStage>,
+    /// The `[sweep]` table, when the file has one (even an empty or partly broken one).
+    pub sweep: Option<RawSweep>,
     /// Problems of type or shape found while parsing. They do not stop parsing, so that
     /// [`crate::validate`] can report them together with everything else it finds.
     pub(crate) problems: Vec<crate::Diagnostic>,
@@ -51,6 +53,27 @@ pub struct RawStage {
     /// it against the stage's schema (which would only repeat them).
     pub config_broken: bool,
     pub device: Option<Spanned<String>>,
+}
+
+/// The `[sweep]` table: named axes whose values the plan crosses into points.
+#[derive(Clone, Debug)]
+pub struct RawSweep {
+    /// The `sweep` key (where to point at the table as a whole).
+    pub key: Span,
+    /// The axes in file order; an axis whose shape was wrong (already reported) is left out.
+    pub axes: Vec<RawAxis>,
+}
+
+/// One axis: `name = [values]` or `name = { values = [...], bind = ["<stage>.config.<path>"] }`.
+#[derive(Clone, Debug)]
+pub struct RawAxis {
+    pub name: Spanned<String>,
+    /// The scalar values in file order, each with its span.
+    pub values: Vec<RawValue>,
+    /// The values array (brackets included).
+    pub values_span: Span,
+    /// The config fields the axis sets, as written (`"split.config.class"`).
+    pub bind: Vec<Spanned<String>>,
 }
 
 /// One `port = ...` entry of a stage's `inputs`.

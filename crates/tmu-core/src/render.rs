@@ -5,6 +5,17 @@ use std::fmt::Write;
 use crate::plan::{Plan, PlannedInput, PortBinding};
 
 fn binding_text(input: &PlannedInput) -> String {
+    if let (true, PortBinding::Map(m)) = (input.gathered, &input.binding) {
+        let output = m.values().next().map_or(String::new(), |r| r.output.clone());
+        let base = m.values().next().map_or("", |r| r.stage.rsplit('/').next().unwrap_or_default());
+        let labels: Vec<&str> = m.keys().map(String::as_str).collect();
+        return format!(
+            "{base}.{output} gathered over {} point{}: {}",
+            labels.len(),
+            if labels.len() == 1 { "" } else { "s" },
+            labels.join("; ")
+        );
+    }
     match &input.binding {
         PortBinding::One(r) => r.to_string(),
         PortBinding::List(v) => format!("[{}]", v.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")),
@@ -15,8 +26,12 @@ fn binding_text(input: &PlannedInput) -> String {
 }
 
 /// The plan as text: a header line, then each stage in run order with its kind, device,
-/// inputs (`port <- stage.output`), outputs and config.
+/// inputs (`port <- stage.output`), outputs and config. A sweep's plan also lists the axes and
+/// how many instances each stage has, and groups the instances under their point labels.
 pub fn plan_text(plan: &Plan) -> String {
+    if plan.sweep.is_some() {
+        return crate::render_sweep::sweep_text(plan);
+    }
     let mut out = String::new();
     let n = plan.stages.len();
     let _ = writeln!(
@@ -33,27 +48,38 @@ pub fn plan_text(plan: &Plan) -> String {
     }
     let width = plan.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for (i, s) in plan.stages.iter().enumerate() {
-        let device = if s.device == plan.device { String::new() } else { format!(" on {}", s.device) };
-        let _ = writeln!(out, "{:>3}. {:<width$}  {}{device}", i + 1, s.name, s.kind);
-        for input in &s.inputs {
-            let _ = writeln!(out, "       {:<width$}  <- {}: {}", "", input.port, binding_text(input));
-        }
-        let outputs: Vec<String> = s.outputs.iter().map(|o| format!("{} ({})", o.name, o.kind)).collect();
-        let _ = writeln!(
-            out,
-            "       {:<width$}  -> {}",
-            "",
-            if outputs.is_empty() { "nothing".into() } else { outputs.join(", ") }
-        );
-        if s.config.as_object().is_some_and(|c| !c.is_empty()) {
-            let _ = writeln!(out, "       {:<width$}  config {}", "", s.config);
-        }
+        stage_text(&mut out, plan, i, &s.name, width);
     }
     out
 }
 
-fn quote(s: &str) -> String {
+/// One stage of the listing: number, name, kind, device, inputs, outputs, config.
+pub(crate) fn stage_text(out: &mut String, plan: &Plan, i: usize, name: &str, width: usize) {
+    let s = &plan.stages[i];
+    let device = if s.device == plan.device { String::new() } else { format!(" on {}", s.device) };
+    let _ = writeln!(out, "{:>3}. {:<width$}  {}{device}", i + 1, name, s.kind);
+    for input in &s.inputs {
+        let _ = writeln!(out, "       {:<width$}  <- {}: {}", "", input.port, binding_text(input));
+    }
+    let outputs: Vec<String> = s.outputs.iter().map(|o| format!("{} ({})", o.name, o.kind)).collect();
+    let _ = writeln!(
+        out,
+        "       {:<width$}  -> {}",
+        "",
+        if outputs.is_empty() { "nothing".into() } else { outputs.join(", ") }
+    );
+    if s.config.as_object().is_some_and(|c| !c.is_empty()) {
+        let _ = writeln!(out, "       {:<width$}  config {}", "", s.config);
+    }
+}
+
+pub(crate) fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A node's label: the name over the kind.
+pub(crate) fn node_label(name: &str, kind: &str) -> String {
+    quote(&format!("{name}\\n{kind}")).replace("\\\\n", "\\n")
 }
 
 /// The plan as a Graphviz digraph: one box per stage (name and kind), one edge per bound
@@ -63,13 +89,12 @@ pub fn plan_dot(plan: &Plan) -> String {
     let _ = writeln!(out, "digraph {} {{", quote(&plan.name));
     let _ = writeln!(out, "  rankdir=LR;");
     let _ = writeln!(out, "  node [shape=box, fontname=\"monospace\"];");
-    for s in &plan.stages {
-        let _ = writeln!(
-            out,
-            "  {} [label={}];",
-            quote(&s.name),
-            quote(&format!("{}\\n{}", s.name, s.kind)).replace("\\\\n", "\\n")
-        );
+    if plan.sweep.is_some() {
+        crate::render_sweep::dot_clusters(&mut out, plan);
+    } else {
+        for s in &plan.stages {
+            let _ = writeln!(out, "  {} [label={}];", quote(&s.name), node_label(&s.name, &s.kind));
+        }
     }
     for s in &plan.stages {
         for input in &s.inputs {

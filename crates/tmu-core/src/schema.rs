@@ -9,6 +9,8 @@ use crate::names::{KIND_PATTERN, NAME_PATTERN};
 /// A stage output reference, `"<stage>.<output>"`.
 const REFERENCE_PATTERN: &str = "^[a-z][a-z0-9_-]{0,63}\\.[a-z][a-z0-9_-]{0,63}$";
 const DEVICE_PATTERN: &str = "^(cpu|cuda|cuda:[0-9]+|auto)$";
+/// A config field bound by a sweep axis, `"<stage>.config.<path>"`.
+const BINDING_PATTERN: &str = "^[a-z][a-z0-9_-]{0,63}\\.config(\\.[^.]+)+$";
 
 /// The JSON Schema (draft 2020-12) of a pipeline file, as TOML read into JSON.
 ///
@@ -34,6 +36,46 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
         "type": "string",
         "pattern": DEVICE_PATTERN
     }));
+    defs.insert(
+        "axis_values".into(),
+        json!({
+            "description": "The values of an axis: strings, integers, floats or booleans, all of one type.",
+            "type": "array",
+            "minItems": 1,
+            "items": { "type": ["string", "integer", "number", "boolean"] }
+        }),
+    );
+    defs.insert(
+        "binding".into(),
+        json!({
+            "description": "A config field the axis sets: `\"<stage>.config.<field>\"`, dotted into nested tables.",
+            "type": "string",
+            "pattern": BINDING_PATTERN
+        }),
+    );
+    defs.insert(
+        "axis".into(),
+        json!({
+            "anyOf": [
+                { "$ref": "#/$defs/axis_values" },
+                {
+                    "type": "object",
+                    "required": ["values"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "values": { "$ref": "#/$defs/axis_values" },
+                        "bind": {
+                            "description": "The config fields this axis sets at each point.",
+                            "anyOf": [
+                                { "$ref": "#/$defs/binding" },
+                                { "type": "array", "items": { "$ref": "#/$defs/binding" } }
+                            ]
+                        }
+                    }
+                }
+            ]
+        }),
+    );
     let mut rules = Vec::new();
     for kind in &kinds {
         let Some(desc) = catalog.stage(kind) else { continue };
@@ -47,7 +89,8 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
             let shape = match p.arity {
                 Arity::One => r,
                 Arity::List => json!({ "type": "array", "items": r }),
-                Arity::Map => json!({ "type": "object", "additionalProperties": r }),
+                // A single reference on a map port gathers a per-point output in a sweep.
+                Arity::Map => json!({ "anyOf": [{ "type": "object", "additionalProperties": r }, r] }),
             };
             let mut shape = shape.as_object().cloned().unwrap_or_default();
             shape.insert("description".into(), Value::String(format!("{} (`{}`)", p.description, p.kind)));
@@ -144,6 +187,13 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
                 "type": "object",
                 "propertyNames": { "pattern": NAME_PATTERN },
                 "additionalProperties": { "$ref": "#/$defs/stage" }
+            },
+            "sweep": {
+                "description": "Axes crossed into points; each stage runs once per combination of the axes it depends on. `seed = [...]` sets the pipeline seed of each point.",
+                "type": "object",
+                "minProperties": 1,
+                "propertyNames": { "pattern": NAME_PATTERN },
+                "additionalProperties": { "$ref": "#/$defs/axis" }
             }
         },
         "$defs": defs

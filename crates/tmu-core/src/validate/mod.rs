@@ -1,16 +1,17 @@
 //! Validation: [`RawPipeline`] + stage catalog -> [`Plan`], or every problem found.
 
-mod config;
+pub(crate) mod config;
 mod graph;
 mod header;
 mod stages;
 
-use tmu_plugin::derive_seed;
-
 use crate::catalog::StageCatalog;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::plan::{Plan, PlannedStage};
+use crate::plan::Plan;
 use crate::raw::RawPipeline;
+use crate::sweep::check::CheckedSweep;
+use crate::sweep::expand::{AxisDef, BaseStage, expand};
+use crate::sweep::{Axis, Point, Sweep, grid};
 
 pub use graph::topological_order;
 pub use header::FORMAT_VERSION;
@@ -18,14 +19,17 @@ pub use header::FORMAT_VERSION;
 /// Checks a raw pipeline against the known stage kinds and resolves it into a [`Plan`].
 ///
 /// Reports every problem at once, in file order: the type and shape problems [`crate::parse`]
-/// kept, then format, names, devices, kinds, references (syntax, unknown stage or output),
-/// input ports (unknown, missing, list/map/one mismatches, artifact kinds on each edge),
-/// configs against each stage's JSON Schema, and cycles.
+/// kept, then format, names, devices, the sweep (axes, values, bindings), kinds, references
+/// (syntax, unknown stage or output), input ports (unknown, missing, list/map/one mismatches,
+/// artifact kinds on each edge), configs against each stage's JSON Schema (at every
+/// combination of the values of the axes that bind into it), cycles, and gathering inputs
+/// with nothing to gather. A valid sweep is expanded into stage instances.
 pub fn validate(raw: &RawPipeline, catalog: &dyn StageCatalog) -> Result<Plan, Diagnostics> {
     let mut ds = Diagnostics::new(raw.source.clone());
     ds.extend(raw.problems.iter().cloned());
     let header = header::check(raw, &mut ds);
-    let checked = stages::check(raw, catalog, header.device, &mut ds);
+    let sweep = crate::sweep::check::check(raw, &mut ds);
+    let checked = stages::check(raw, catalog, header.device, sweep.as_ref(), &mut ds);
 
     let deps: Vec<Vec<usize>> = checked.iter().map(|c| c.deps.iter().map(|(j, _)| *j).collect()).collect();
     let order = match topological_order(&deps) {
@@ -46,7 +50,7 @@ pub fn validate(raw: &RawPipeline, catalog: &dyn StageCatalog) -> Result<Plan, D
     for (new, &old) in order.iter().enumerate() {
         position[old] = new;
     }
-    let mut stages = Vec::with_capacity(order.len());
+    let mut bases = Vec::with_capacity(order.len());
     for &old in &order {
         let c = &checked[old];
         let (Some(kind), Some(inputs), Some(outputs), Some(config)) = (&c.kind, &c.inputs, &c.outputs, &c.config)
@@ -54,21 +58,40 @@ pub fn validate(raw: &RawPipeline, catalog: &dyn StageCatalog) -> Result<Plan, D
             // Unreachable: a stage without these has produced a diagnostic above.
             continue;
         };
-        let mut dependencies: Vec<usize> = c.deps.iter().map(|(j, _)| position[*j]).collect();
-        dependencies.sort_unstable();
-        dependencies.dedup();
-        let name = raw.stages[old].name.value.clone();
-        stages.push(PlannedStage {
-            seed: derive_seed(header.seed, &name),
-            name,
-            kind: kind.clone(),
-            config: config.clone(),
-            inputs: inputs.clone(),
-            outputs: outputs.clone(),
-            dependencies,
+        let stage = &raw.stages[old];
+        let bindings = match &sweep {
+            Some(s) => s.bindings_of(&stage.name.value).into_iter().map(|(a, p, span)| (a, p.to_vec(), span)).collect(),
+            None => Vec::new(),
+        };
+        bases.push(BaseStage {
+            name: &stage.name.value,
+            kind,
+            config,
+            inputs,
+            outputs,
             device: c.device,
+            refs: c.refs.iter().map(|(port, j, span, g)| (port.clone(), position[*j], *span, *g)).collect(),
+            bindings,
         });
     }
+    let axes: Vec<AxisDef> = sweep
+        .iter()
+        .flat_map(|s| &s.axes)
+        .map(|a| AxisDef {
+            name: a.name.clone(),
+            values: a.values.iter().map(|(_, j)| j.clone()).collect(),
+            seed: a.seed,
+        })
+        .collect();
+    let stages = match expand(&bases, &axes, header.seed) {
+        Ok(stages) => stages,
+        Err(problems) => {
+            ds.extend(problems);
+            ds.sort();
+            return Err(ds);
+        }
+    };
+    let sweep = sweep.map(|s| planned_sweep(&s));
     Ok(Plan {
         name: header.name,
         source: raw.source.path().to_path_buf(),
@@ -77,7 +100,28 @@ pub fn validate(raw: &RawPipeline, catalog: &dyn StageCatalog) -> Result<Plan, D
         device: header.device,
         plugin_paths: raw.plugin_paths(),
         stages,
+        sweep,
     })
+}
+
+/// The plan's view of a checked sweep: its axes and every point.
+fn planned_sweep(s: &CheckedSweep) -> Sweep {
+    let axes: Vec<Axis> = s
+        .axes
+        .iter()
+        .map(|a| Axis {
+            name: a.name.clone(),
+            values: a.values.iter().map(|(_, j)| j.clone()).collect(),
+            bind: a.bind.iter().map(|(f, _)| f.clone()).collect(),
+            seed: a.seed,
+        })
+        .collect();
+    let sizes: Vec<usize> = axes.iter().map(|a| a.values.len()).collect();
+    let points = grid(&sizes)
+        .into_iter()
+        .map(|c| Point::new(axes.iter().zip(c).map(|(a, v)| (a.name.clone(), a.values[v].clone())).collect()))
+        .collect();
+    Sweep { axes, points }
 }
 
 fn cycle_diagnostic(raw: &RawPipeline, checked: &[stages::Checked], cycle: &[usize]) -> Diagnostic {

@@ -11,8 +11,10 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::names::{NAME_RULE, OutputRef, is_valid_kind, is_valid_name};
 use crate::plan::{PlannedInput, PortBinding};
 use crate::raw::{RawBinding, RawInput, RawPipeline, RawStage};
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 use crate::suggest::{all_of, did_you_mean, one_of};
+use crate::sweep::bound_config::check_bound_config;
+use crate::sweep::check::CheckedSweep;
 
 /// What validation learnt about one stage; the `Option`s are `None` when it found a problem.
 pub(crate) struct Checked {
@@ -22,6 +24,10 @@ pub(crate) struct Checked {
     pub config: Option<serde_json::Value>,
     /// The stages it reads from (file indices), each with the span of the reference.
     pub deps: Vec<(usize, crate::Span)>,
+    /// Every reference it reads: `(port, producer's file index, span, gathers)`; an input
+    /// gathers a per-point output over the sweep's points when it is a single reference on a
+    /// map port.
+    pub refs: Vec<(String, usize, Span, bool)>,
     pub device: DeviceSpec,
 }
 
@@ -29,6 +35,7 @@ pub(crate) fn check(
     raw: &RawPipeline,
     catalog: &dyn StageCatalog,
     default_device: DeviceSpec,
+    sweep: Option<&CheckedSweep>,
     ds: &mut Diagnostics,
 ) -> Vec<Checked> {
     let descriptions: Vec<Option<&StageDescription>> =
@@ -53,8 +60,12 @@ pub(crate) fn check(
                 Some(d) => parse_device(&d.value, d.span, ds).unwrap_or(default_device),
                 None => default_device,
             };
-            let (deps, inputs) = check_inputs(raw, stage, desc, &descriptions, ds);
-            let config = desc.and_then(|d| check_config(stage, d, &mut schemas, ds));
+            let (deps, refs, inputs) = check_inputs(raw, stage, desc, &descriptions, ds);
+            let bindings = sweep.map(|s| s.bindings_of(&stage.name.value)).unwrap_or_default();
+            let config = desc.and_then(|d| match (sweep, bindings.is_empty()) {
+                (Some(sweep), false) => check_bound_config(stage, d, &bindings, sweep, &mut schemas, ds),
+                _ => check_config(stage, d, &mut schemas, ds),
+            });
             // The plan is only built when there is no diagnostic at all (parse problems
             // included), so this only keeps the partial results of a faulty stage apart.
             let clean = ds.len() == before && !stage.config_broken;
@@ -64,6 +75,7 @@ pub(crate) fn check(
                 outputs: desc.map(|d| d.outputs.clone()),
                 config,
                 deps,
+                refs,
                 device,
             }
         })
@@ -85,10 +97,15 @@ fn unknown_kind(kind: &Spanned<String>, catalog: &dyn StageCatalog) -> Diagnosti
         .help(help)
 }
 
-type Resolved = (Vec<(usize, crate::Span)>, Option<Vec<PlannedInput>>);
+type Resolved = (Vec<(usize, crate::Span)>, Vec<(String, usize, Span, bool)>, Option<Vec<PlannedInput>>);
 
-/// Checks every input of `stage`; returns the stages it reads from and, when all is well, its
-/// inputs in the description's port order.
+/// Checks every input of `stage`; returns the stages it reads from, every reference (port,
+/// producer, span, whether it gathers over a sweep's points) and, when all is well, its inputs
+/// in the description's port order.
+///
+/// In a file with a `[sweep]`, a single reference on a map port gathers that output over the
+/// points (whether there is anything to gather is checked when the plan is expanded); without
+/// one, it is an arity mistake.
 fn check_inputs(
     raw: &RawPipeline,
     stage: &RawStage,
@@ -97,8 +114,10 @@ fn check_inputs(
     ds: &mut Diagnostics,
 ) -> Resolved {
     let mut deps = Vec::new();
+    let mut refs_read = Vec::new();
     let mut ok = true;
-    let mut bound: IndexMap<&str, PortBinding> = IndexMap::new();
+    let mut bound: IndexMap<&str, (PortBinding, bool)> = IndexMap::new();
+    let sweeping = raw.has_key("sweep");
     for input in &stage.inputs {
         let port = desc.and_then(|d| d.inputs.iter().find(|p| p.name == input.port.value));
         if let Some(d) = desc
@@ -107,7 +126,10 @@ fn check_inputs(
             ok = false;
             ds.push(unknown_port(stage, d, input));
         }
+        let gathered =
+            sweeping && matches!((port.map(|p| p.arity), &input.binding), (Some(Arity::Map), RawBinding::One(_)));
         if let Some(p) = port
+            && !gathered
             && !arity_fits(p.arity, &input.binding)
         {
             ok = false;
@@ -118,6 +140,7 @@ fn check_inputs(
             match resolve(raw, descriptions, r, ds) {
                 Some((j, out)) => {
                     deps.push((j, r.span));
+                    refs_read.push((input.port.value.clone(), j, r.span, gathered));
                     if let (Some(p), Some(out)) = (port, out)
                         && out.kind != p.kind
                     {
@@ -142,11 +165,11 @@ fn check_inputs(
                 }
             };
             if let Some(b) = binding {
-                bound.insert(p.name.as_str(), b);
+                bound.insert(p.name.as_str(), (b, gathered));
             }
         }
     }
-    let Some(desc) = desc else { return (deps, None) };
+    let Some(desc) = desc else { return (deps, refs_read, None) };
     for p in desc.inputs.iter().filter(|p| p.required) {
         let given = stage.inputs.iter().find(|i| i.port.value == p.name);
         let empty = given.is_some_and(|i| i.binding.references().is_empty());
@@ -177,14 +200,15 @@ fn check_inputs(
         .inputs
         .iter()
         .filter_map(|p| {
-            bound.shift_remove(p.name.as_str()).map(|binding| PlannedInput {
+            bound.shift_remove(p.name.as_str()).map(|(binding, gathered)| PlannedInput {
                 port: p.name.clone(),
                 kind: p.kind,
                 binding,
+                gathered,
             })
         })
         .collect();
-    (deps, ok.then_some(inputs))
+    (deps, refs_read, ok.then_some(inputs))
 }
 
 fn arity_fits(arity: Arity, b: &RawBinding) -> bool {
