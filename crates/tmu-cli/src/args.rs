@@ -64,7 +64,8 @@ pub enum Command {
 /// Which stages of the graph to run.
 #[derive(Debug, Args)]
 pub struct SliceArgs {
-    /// Run this stage even if its result is cached (repeatable).
+    /// Run this stage even if its result is cached (repeatable). In a sweep a stage's name
+    /// selects all its instances, `<point label>/<stage>` one of them.
     #[arg(long, value_name = "STAGE")]
     pub force: Vec<String>,
     /// Run only this stage and what depends on it; what it needs must be cached (repeatable).
@@ -94,4 +95,8 @@ pub struct RunArgs {
     /// No progress bars or stage logs: errors and the final summary only.
     #[arg(short, long)]
     pub quiet: bool,
+    /// After a failure, keep running the stages that do not need the failed one (always on for
+    /// a pipeline with a `[sweep]`: its points are independent).
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
 }

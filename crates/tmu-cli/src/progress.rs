@@ -30,6 +30,9 @@ pub fn spawn(events: Receiver<Event>, mode: Mode) -> JoinHandle<()> {
         for event in events {
             view.show(event);
         }
+        if let Some(bar) = view.points.take() {
+            bar.finish_and_clear();
+        }
         view.multi.clear().ok();
     })
 }
@@ -39,6 +42,19 @@ struct View {
     multi: MultiProgress,
     bars: HashMap<String, ProgressBar>,
     last_progress: HashMap<String, Instant>,
+    /// A sweep's bar of points (bars mode), and the last counts shown (plain mode).
+    points: Option<ProgressBar>,
+    last_points: (usize, usize),
+}
+
+/// `3/9 points done (1 failed), about 4 min 05 s left`.
+pub fn points_line(p: &tmu_host::PointsProgress) -> String {
+    let failed = if p.failed > 0 { format!(" ({} failed)", p.failed) } else { String::new() };
+    let left = match p.eta_s {
+        Some(s) if p.done + p.failed < p.total => format!(", about {} left", crate::summary::seconds(s)),
+        _ => String::new(),
+    };
+    format!("{}/{} points done{failed}{left}", p.done, p.total)
 }
 
 fn bar_style(total: u64) -> ProgressStyle {
@@ -58,6 +74,33 @@ impl View {
             multi: MultiProgress::with_draw_target(target),
             bars: HashMap::new(),
             last_progress: HashMap::new(),
+            points: None,
+            last_points: (0, 0),
+        }
+    }
+
+    fn show_points(&mut self, p: tmu_host::PointsProgress) {
+        match self.mode {
+            Mode::Bars => {
+                let bar = self.points.get_or_insert_with(|| {
+                    let bar = self.multi.insert(0, ProgressBar::new(p.total as u64));
+                    let style = ProgressStyle::with_template("{prefix:.bold} [{bar:30.green/blue}] {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> ");
+                    bar.set_style(style);
+                    bar.set_prefix("sweep");
+                    bar
+                });
+                bar.set_position((p.done + p.failed) as u64);
+                bar.set_message(points_line(&p));
+            }
+            Mode::Plain => {
+                if (p.done, p.failed) != self.last_points {
+                    self.last_points = (p.done, p.failed);
+                    eprintln!("[sweep] {}", points_line(&p));
+                }
+            }
+            Mode::Quiet => {}
         }
     }
 
@@ -136,6 +179,8 @@ impl View {
                 let what = if cancelled { "cancelled" } else { "failed" };
                 self.line(format!("[{stage}] {what}: {message}"));
             }
+            Event::Skipped { stage, reason } => self.line(format!("[{stage}] skipped: {reason}")),
+            Event::Points(p) => self.show_points(p),
         }
     }
 }

@@ -5,11 +5,12 @@ use tmu_core::Plan;
 use tmu_host::{Outcome, RunReport};
 use tmu_plugin::ArtifactKind;
 
-/// The `report` outputs of stages nothing depends on, as (`stage.output`, path, text).
+/// The `report` outputs of stages nothing depends on, as (`stage.output`, path, text). In a
+/// sweep, only those of shared stages (a per-point report would print once per point).
 pub fn final_reports(plan: &Plan, report: &RunReport) -> Vec<(String, std::path::PathBuf, String)> {
     let mut out = Vec::new();
     for (i, stage) in plan.stages.iter().enumerate() {
-        if !plan.dependants(i).is_empty() {
+        if !plan.dependants(i).is_empty() || (plan.sweep.is_some() && stage.point.is_some()) {
             continue;
         }
         let Some(sr) = report.stage(&stage.name) else { continue };

@@ -76,11 +76,29 @@ pub fn table(report: &RunReport) -> String {
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
     let (ran, cached) = (report.count(Outcome::Ran), report.count(Outcome::Cached));
-    let _ = writeln!(
-        out,
-        "{ran} ran, {cached} cached; outputs in {}/<stage>/ (stage.json, config.json, stage.log)",
-        report.dir.display()
-    );
+    let (failed, skipped) = (report.count(Outcome::Failed), report.count(Outcome::NotRun));
+    let mut counts = format!("{ran} ran, {cached} cached");
+    if failed + skipped > 0 {
+        counts.push_str(&format!(", {failed} failed, {skipped} not run"));
+    }
+    match &report.points {
+        Some(p) => {
+            let _ = writeln!(out, "{counts}; {}", crate::progress::points_line(p));
+            let _ = writeln!(
+                out,
+                "outputs in {}/<point>/<stage>/ (shared stages: {}/<stage>/)",
+                report.dir.display(),
+                report.dir.display()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{counts}; outputs in {}/<stage>/ (stage.json, config.json, stage.log)",
+                report.dir.display()
+            );
+        }
+    }
     out
 }
 

@@ -25,7 +25,8 @@ mod time;
 pub use discovery::{Candidate, SearchPaths, discover};
 pub use error::{Origin, PluginError};
 pub use exec::{
-    Event, ExecOptions, Outcome, RunError, RunReport, StageFailure, StageReport, StageStatus, plan_status, run_plan,
+    Event, ExecOptions, Outcome, PointsProgress, RunError, RunReport, StageFailure, StageReport, StageStatus,
+    plan_status, run_plan,
 };
 pub use hash::{hash_file, hash_path};
 pub use loader::{LoadedPlugin, load};

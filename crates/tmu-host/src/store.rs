@@ -14,7 +14,9 @@
 //!   .work/<key>/           checkpoints of `<key>`: kept across failed or killed attempts
 //!   .locks/<key>           locked while a process runs `<key>` (two processes never both run it)
 //!   <pipeline>/<stage>/    the stage view: outputs hard-linked (else copied) from the cache
-//!                          entry, config.json, stage.log, stage.json (`StageRecord`)
+//!                          entry, config.json, stage.log, stage.json (`StageRecord`); in a
+//!                          sweep, `<stage>` is the instance name `<point label>/<stage>` for
+//!                          an instance that depends on an axis
 //! ```
 
 use std::fs::File;

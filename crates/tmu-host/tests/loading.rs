@@ -21,7 +21,16 @@ fn a_plugin_describes_its_stages() {
     let kinds: Vec<&str> = plugin.description.stages.iter().map(|s| s.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["fixture.source", "fixture.add", "fixture.fail", "fixture.panic", "fixture.sleep", "fixture.wrong-kind"]
+        [
+            "fixture.source",
+            "fixture.add",
+            "fixture.fail",
+            "fixture.panic",
+            "fixture.sleep",
+            "fixture.wrong-kind",
+            "fixture.divide",
+            "fixture.collect"
+        ]
     );
     assert_eq!(plugin.binary_hash, blake3::hash(&std::fs::read(&path).unwrap()).to_hex().to_string());
     let source = plugin.stage("fixture.source").unwrap();
@@ -83,7 +92,7 @@ fn the_binary_folder_loads_only_first_party_names() {
     assert_eq!(registry.plugins().len(), 1);
     assert_eq!(registry.plugins()[0].file_name(), dll_name("tmu_fixture"));
     assert!(registry.stage("fixture.add").is_some());
-    assert_eq!(registry.kinds().len(), 6);
+    assert_eq!(registry.kinds().len(), 8);
 }
 
 #[test]

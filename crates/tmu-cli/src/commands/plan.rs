@@ -68,5 +68,25 @@ pub fn plan(
         };
         println!("  {:<width$}  {}{key}", stage.name, status.describe());
     }
+    if plan.sweep.is_some() {
+        println!("{}", status_counts(&statuses));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `19 stage runs: 4 cached, 2 will run, 13 after upstream`.
+fn status_counts(statuses: &[StageStatus]) -> String {
+    let count = |f: fn(&StageStatus) -> bool| statuses.iter().filter(|s| f(s)).count();
+    let cached = count(|s| matches!(s, StageStatus::Cached { .. }));
+    let run = count(|s| matches!(s, StageStatus::Run { .. }));
+    let after = count(|s| matches!(s, StageStatus::AfterUpstream));
+    let excluded = count(|s| matches!(s, StageStatus::Excluded));
+    let mut line = format!(
+        "{} stage runs: {cached} cached, {run} will run, {after} will run unless their inputs come out unchanged",
+        statuses.len()
+    );
+    if excluded > 0 {
+        line.push_str(&format!(", {excluded} excluded"));
+    }
+    line
 }

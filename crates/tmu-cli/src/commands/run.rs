@@ -56,6 +56,7 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
         force: args.slice.force.clone(),
         from: args.slice.from.clone(),
         to: args.slice.to.clone(),
+        keep_going: args.keep_going,
     };
     let started = std::time::Instant::now();
     let result = run_plan(&plan, &registry, &runs, &opts, &tx, &cancel);

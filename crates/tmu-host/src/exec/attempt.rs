@@ -42,6 +42,8 @@ pub(super) struct Job<'a> {
     pub input_records: IndexMap<String, Vec<InputRecord>>,
     /// Run even if the cache holds the key (`--force`).
     pub forced: bool,
+    /// Written to the stage's log before it runs (points a gathering input left out).
+    pub warnings: Vec<String>,
 }
 
 pub(super) enum JobResult {
@@ -136,6 +138,9 @@ fn attempt(env: &Env, job: &Job) -> JobResult {
         Err(e) => return fail(e.to_string()),
     };
     let sink = StageSink { stage: stage.clone(), log: Mutex::new(log), events: env.events, cancel: env.cancel };
+    for warning in &job.warnings {
+        sink.write_log(LogLevel::Warn, warning);
+    }
     sink.write_log(
         LogLevel::Info,
         &format!(

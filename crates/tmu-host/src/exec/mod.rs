@@ -2,7 +2,9 @@
 
 mod attempt;
 mod error;
+mod gather;
 mod prepare;
+mod progress;
 mod resolve;
 mod schedule;
 mod sink;
@@ -12,4 +14,4 @@ pub use error::{RunError, StageFailure};
 pub use prepare::StageStatus;
 pub use resolve::resolve_device;
 pub use schedule::{plan_status, run_plan};
-pub use types::{Event, ExecOptions, Outcome, RunReport, StageReport};
+pub use types::{Event, ExecOptions, Outcome, PointsProgress, RunReport, StageReport};

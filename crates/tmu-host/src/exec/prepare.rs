@@ -41,11 +41,12 @@ pub(super) fn prepare<'r>(plan: &Plan, registry: &'r Registry, opts: &ExecOption
     }
     let mut forced = vec![false; n];
     for name in &opts.force {
-        let i = plan.require(name)?;
-        if !in_slice[i] {
-            return Err(RunError::ForceOutsideSlice { stage: name.clone() });
+        for i in plan.select(name)? {
+            if !in_slice[i] {
+                return Err(RunError::ForceOutsideSlice { stage: name.clone() });
+            }
+            forced[i] = true;
         }
-        forced[i] = true;
     }
     Ok(Prepared { plugins, devices, in_slice, needed, forced })
 }
@@ -95,7 +96,7 @@ pub(super) fn statuses(
             out.push(StageStatus::AfterUpstream);
             continue;
         }
-        let key = stage_key(plan, stage, prepared.plugins[i], &prepared.devices[i], &done);
+        let key = stage_key(plan, stage, &stage.inputs, prepared.plugins[i], &prepared.devices[i], &done);
         let cached = if prepared.forced[i] { None } else { runs.lookup(&key) };
         match cached {
             Some(record) => {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use indexmap::IndexMap;
-use tmu_core::{CacheIngredients, OutputRef, Plan, PlannedStage, PluginId, PortBinding, cache_key};
+use tmu_core::{CacheIngredients, OutputRef, Plan, PlannedInput, PlannedStage, PluginId, PortBinding, cache_key};
 use tmu_plugin::{ArtifactRef, Binding, DeviceSpec, Inputs};
 
 use super::error::RunError;
@@ -63,16 +63,17 @@ fn upstream<'a>(plan: &Plan, done: &'a [Option<CacheRecord>], r: &OutputRef) -> 
     done[i].as_ref().expect("inputs are resolved only once every dependency finished")
 }
 
-/// The cache key of a stage whose dependencies all finished.
+/// The cache key of a stage run with `inputs` (its planned inputs, or those left once failed
+/// points are left out of gathering inputs), every one of which finished.
 pub fn stage_key(
     plan: &Plan,
     stage: &PlannedStage,
+    inputs: &[PlannedInput],
     plugin: &LoadedPlugin,
     device: &str,
     done: &[Option<CacheRecord>],
 ) -> String {
-    let inputs: Vec<(String, PortBinding<String>)> = stage
-        .inputs
+    let inputs: Vec<(String, PortBinding<String>)> = inputs
         .iter()
         .map(|input| {
             let hashes = input.binding.map(|r| upstream(plan, done, r).outputs[&r.output].blake3.clone());
@@ -93,16 +94,17 @@ pub fn stage_key(
     })
 }
 
-/// The input files of a stage (inside its dependencies' cache entries), and their records.
+/// The input files of a stage run with `planned` (inside its dependencies' cache entries), and
+/// their records.
 pub fn stage_inputs(
     plan: &Plan,
-    stage: &PlannedStage,
+    planned: &[PlannedInput],
     runs: &RunsDir,
     done: &[Option<CacheRecord>],
 ) -> (Inputs, IndexMap<String, Vec<InputRecord>>) {
     let mut inputs = Inputs::default();
     let mut records = IndexMap::new();
-    for input in &stage.inputs {
+    for input in planned {
         let artifact = |r: &OutputRef| {
             let up = upstream(plan, done, r);
             let out = &up.outputs[&r.output];

@@ -1,5 +1,6 @@
-//! The run loop: start every stage whose dependencies finished (cached ones at once), within the
-//! `--jobs` and per-GPU limits; stop starting stages after a failure or Ctrl-C.
+//! The run loop: start every stage whose dependencies settled (cached ones at once), within the
+//! `--jobs` and per-GPU limits; after a failure, skip what needs it (and, unless the run keeps
+//! going, start nothing new); stop starting stages after Ctrl-C.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +11,9 @@ use tmu_plugin::protocol::{ErrorKind, WireError};
 
 use super::attempt::{Env, Job, JobResult, publish, run_job};
 use super::error::{RunError, StageFailure};
+use super::gather::effective_inputs;
 use super::prepare::{Prepared, StageStatus, preflight, prepare, statuses};
+use super::progress::{Points, Settled};
 use super::resolve::{stage_inputs, stage_key};
 use super::types::{Event, ExecOptions, Outcome, RunReport, StageReport};
 use crate::record::{CacheRecord, Status};
@@ -43,8 +46,11 @@ enum State {
 
 /// Runs a validated plan: cached stages are reused, the others run in dependency order.
 ///
-/// Finished stages are always kept. After a failure or a cancel (`cancel` set, e.g. by Ctrl-C)
-/// no new stage starts and running ones are waited for.
+/// Finished stages are always kept. After a cancel (`cancel` set, e.g. by Ctrl-C) no new
+/// stage starts and running ones are waited for. After a failure the same happens, unless the
+/// run keeps going ([`ExecOptions::keep_going`], always for a sweep): then only the stages that
+/// need the failed one are skipped, a stage that gathers over points runs on the points that
+/// finished (its log names the missing ones), and every failure is reported at the end.
 pub fn run_plan(
     plan: &Plan,
     registry: &Registry,
@@ -58,6 +64,7 @@ pub fn run_plan(
     preflight(plan, &prepared, &status, runs)?;
 
     let n = plan.stages.len();
+    let keep_going = opts.keep_going || plan.sweep.is_some();
     let env = Env { pipeline: &plan.name, runs, events, cancel };
     let mut reports: Vec<StageReport> = plan
         .stages
@@ -65,6 +72,8 @@ pub fn run_plan(
         .enumerate()
         .map(|(i, s)| StageReport {
             stage: s.name.clone(),
+            base: s.base.clone(),
+            point: s.point.as_ref().map(|p| p.label.clone()),
             kind: s.kind.clone(),
             outcome: if prepared.needed[i] { Outcome::NotRun } else { Outcome::Excluded },
             key: None,
@@ -72,10 +81,15 @@ pub fn run_plan(
             device: None,
             summary: serde_json::Value::Null,
             dir: None,
+            reason: None,
         })
         .collect();
     let mut state: Vec<State> =
         (0..n).map(|i| if prepared.needed[i] { State::Waiting } else { State::Stopped }).collect();
+    let mut settled: Vec<Settled> =
+        (0..n).map(|i| if prepared.needed[i] { Settled::Open } else { Settled::Finished(None) }).collect();
+    let points = Points::new(plan, &prepared.needed, opts.jobs);
+    let progress = |settled: &[Settled]| points.as_ref().map(|p| p.progress(plan, settled, &prepared.needed));
     let mut done: Vec<Option<CacheRecord>> = vec![None; n];
     let mut failures: Vec<StageFailure> = Vec::new();
     let mut stopping = false;
@@ -88,19 +102,42 @@ pub fn run_plan(
     std::thread::scope(|scope| {
         loop {
             stopping |= cancel.load(Ordering::SeqCst);
-            // Start (or take from the cache) every stage that can go, in plan order, until
-            // nothing changes.
+            // Start (or take from the cache, or skip) every stage that can go, in plan order,
+            // until nothing changes.
             let mut changed = true;
             while changed && !stopping {
                 changed = false;
                 for i in 0..n {
                     let stage = &plan.stages[i];
-                    if state[i] != State::Waiting || stage.dependencies.iter().any(|&d| done[d].is_none()) {
+                    if state[i] != State::Waiting
+                        || stage.dependencies.iter().any(|&d| matches!(state[d], State::Waiting | State::Running))
+                    {
                         continue;
                     }
                     let plugin = prepared.plugins[i];
+                    let (inputs, warnings) = match effective_inputs(plan, i, plugin, &done) {
+                        Ok(ok) => ok,
+                        Err(reason) => {
+                            state[i] = State::Stopped;
+                            settled[i] = Settled::Stopped;
+                            reports[i].reason = Some(reason.clone());
+                            let _ = events.send(Event::Skipped { stage: stage.name.clone(), reason });
+                            if let Some(p) = progress(&settled) {
+                                let _ = events.send(Event::Points(p));
+                            }
+                            changed = true;
+                            continue;
+                        }
+                    };
+                    for warning in &warnings {
+                        let _ = events.send(Event::Log {
+                            stage: stage.name.clone(),
+                            level: tmu_plugin::LogLevel::Warn,
+                            message: warning.clone(),
+                        });
+                    }
                     let device = &prepared.devices[i];
-                    let key = stage_key(plan, stage, plugin, device, &done);
+                    let key = stage_key(plan, stage, &inputs, plugin, device, &done);
                     reports[i].key = Some(key.clone());
                     if !prepared.forced[i]
                         && let Some(record) = runs.lookup(&key)
@@ -109,14 +146,19 @@ pub fn run_plan(
                             Ok(()) => Outcome::Cached,
                             Err(e) => {
                                 failures.push(host_failure(plan, &prepared, i, e));
-                                stopping = true;
+                                stopping |= !keep_going;
                                 Outcome::Failed
                             }
                         };
                         let _ = events.send(Event::Cached { stage: stage.name.clone(), kind: stage.kind.clone() });
                         finish(&mut reports[i], runs, &plan.name, &record, outcome);
-                        state[i] = State::Finished;
+                        state[i] = if outcome == Outcome::Cached { State::Finished } else { State::Stopped };
+                        settled[i] =
+                            if outcome == Outcome::Cached { Settled::Finished(None) } else { Settled::Stopped };
                         done[i] = (outcome == Outcome::Cached).then_some(record);
+                        if let Some(p) = progress(&settled) {
+                            let _ = events.send(Event::Points(p));
+                        }
                         changed = true;
                         if stopping {
                             break;
@@ -127,6 +169,7 @@ pub fn run_plan(
                         // Checked before the run; reached only if the cache changed meanwhile.
                         failures.push(host_failure(plan, &prepared, i, format!("no cached result for key {key}")));
                         state[i] = State::Stopped;
+                        settled[i] = Settled::Stopped;
                         reports[i].outcome = Outcome::Failed;
                         stopping = true;
                         break;
@@ -135,7 +178,7 @@ pub fn run_plan(
                     if running >= jobs || gpu.is_some_and(|g| per_gpu.get(&g).copied().unwrap_or(0) >= gpu_jobs) {
                         continue;
                     }
-                    let (inputs, input_records) = stage_inputs(plan, stage, runs, &done);
+                    let (inputs, input_records) = stage_inputs(plan, &inputs, runs, &done);
                     let job = Job {
                         stage,
                         plugin,
@@ -144,6 +187,7 @@ pub fn run_plan(
                         inputs,
                         input_records,
                         forced: prepared.forced[i],
+                        warnings,
                     };
                     state[i] = State::Running;
                     running += 1;
@@ -175,26 +219,38 @@ pub fn run_plan(
                 JobResult::Done { record, outcome } => {
                     finish(&mut reports[i], runs, &plan.name, &record, outcome);
                     state[i] = State::Finished;
+                    let ran = (outcome == Outcome::Ran).then_some(record.timing.wall_s);
+                    settled[i] = Settled::Finished(ran);
                     done[i] = Some(*record);
                 }
                 JobResult::Failed(f) => {
                     reports[i].outcome = Outcome::Failed;
                     reports[i].dir = Some(runs.stage_dir(&plan.name, &plan.stages[i].name));
                     state[i] = State::Stopped;
+                    settled[i] = Settled::Stopped;
                     failures.push(f);
-                    stopping = true;
+                    stopping |= !keep_going;
                 }
                 JobResult::Cancelled => {
                     reports[i].outcome = Outcome::Cancelled;
                     reports[i].dir = Some(runs.stage_dir(&plan.name, &plan.stages[i].name));
                     state[i] = State::Stopped;
+                    settled[i] = Settled::Stopped;
                     stopping = true;
                 }
+            }
+            if let Some(p) = progress(&settled) {
+                let _ = events.send(Event::Points(p));
             }
         }
     });
 
-    let report = RunReport { pipeline: plan.name.clone(), dir: runs.root().join(&plan.name), stages: reports };
+    let report = RunReport {
+        pipeline: plan.name.clone(),
+        dir: runs.root().join(&plan.name),
+        stages: reports,
+        points: progress(&settled),
+    };
     if !failures.is_empty() {
         return Err(RunError::Failed { failures, report: Box::new(report) });
     }

@@ -17,12 +17,29 @@ pub struct ExecOptions {
     pub from: Vec<String>,
     /// Only these stages and what they depend on.
     pub to: Vec<String>,
+    /// After a failure, keep running the stages that do not depend on it (and report every
+    /// failure at the end) instead of starting nothing new. Always on for a sweep, whose
+    /// points are independent.
+    pub keep_going: bool,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { jobs: 1, gpu_jobs: 1, force: Vec::new(), from: Vec::new(), to: Vec::new() }
+        ExecOptions { jobs: 1, gpu_jobs: 1, force: Vec::new(), from: Vec::new(), to: Vec::new(), keep_going: false }
     }
+}
+
+/// How far a sweep's run has come, counted in points. A point is done when every instance it
+/// holds finished (ran or cached), failed when one of them failed or could not run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointsProgress {
+    pub total: usize,
+    pub done: usize,
+    pub failed: usize,
+    /// Estimated seconds until every stage has finished: the mean wall time of each stage's
+    /// instances that ran so far, times its instances still to go, over the parallel jobs.
+    /// `None` until some instance has run.
+    pub eta_s: Option<f64>,
 }
 
 /// What happens during a run, in order, for progress bars and logs.
@@ -67,6 +84,14 @@ pub enum Event {
         message: String,
         cancelled: bool,
     },
+    /// A stage will not run: a stage it reads from failed (or, for a stage that gathers over
+    /// points, every point it gathers from did).
+    Skipped {
+        stage: String,
+        reason: String,
+    },
+    /// A sweep's progress, after each stage that finishes, fails or is skipped.
+    Points(PointsProgress),
 }
 
 /// How a stage ended in this run.
@@ -98,7 +123,12 @@ impl Outcome {
 /// One stage in a [`RunReport`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageReport {
+    /// The instance name (`seed=0/split` in a sweep).
     pub stage: String,
+    /// The stage's name in the pipeline file.
+    pub base: String,
+    /// The instance's point label; `None` outside a sweep and for shared stages.
+    pub point: Option<String>,
     pub kind: String,
     pub outcome: Outcome,
     /// The cache key, once known.
@@ -110,6 +140,8 @@ pub struct StageReport {
     pub summary: serde_json::Value,
     /// `runs/<pipeline>/<stage>/`, when it holds outputs or a log.
     pub dir: Option<PathBuf>,
+    /// Why it did not run, for a stage that was skipped.
+    pub reason: Option<String>,
 }
 
 /// Every stage of the plan, in plan order.
@@ -119,6 +151,8 @@ pub struct RunReport {
     /// `runs/<pipeline>/`.
     pub dir: PathBuf,
     pub stages: Vec<StageReport>,
+    /// A sweep's points at the end of the run.
+    pub points: Option<PointsProgress>,
 }
 
 impl RunReport {
@@ -129,5 +163,10 @@ impl RunReport {
 
     pub fn stage(&self, name: &str) -> Option<&StageReport> {
         self.stages.iter().find(|s| s.stage == name)
+    }
+
+    /// How many instances of the stage named `base` in the file ended with `outcome`.
+    pub fn count_of(&self, base: &str, outcome: Outcome) -> usize {
+        self.stages.iter().filter(|s| s.base == base && s.outcome == outcome).count()
     }
 }
