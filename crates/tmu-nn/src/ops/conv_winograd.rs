@@ -40,9 +40,10 @@ pub(crate) fn eligible(g: &ConvGeom) -> bool {
 }
 
 /// Whether the forward pass takes it: with few input channels (an RGB stem) the transforms
-/// cost more than the products they save (measured: 3 -> 64 channels on 32x32, 3.4x slower).
+/// cost more than the products they save (measured: 3 -> 64 channels on 32x32, 3.4x slower), and
+/// on 4x4 images the channels-last direct kernel, which skips the padding, is as fast or faster.
 pub(crate) fn eligible_forward(g: &ConvGeom) -> bool {
-    eligible(g) && g.ci >= CB
+    eligible(g) && g.ci >= CB && g.h * g.w >= 64
 }
 
 thread_local! {
@@ -94,6 +95,21 @@ fn padded_channels(c: usize) -> usize {
 #[allow(clippy::too_many_arguments)] // two strided views and the block shape
 #[inline(always)]
 fn transpose_block(src: &[f32], so: usize, ss: usize, dst: &mut [f32], d0: usize, ds: usize, nr: usize, nc: usize) {
+    if nr == CB && nc == CB {
+        // the common full block, with lengths known to the compiler (no memcpy calls)
+        let mut blk = [[0f32; CB]; CB];
+        for (r, row) in blk.iter_mut().enumerate() {
+            *row = load(src, so + r * ss);
+        }
+        for c in 0..CB {
+            let mut col = [0f32; CB];
+            for (r, v) in col.iter_mut().enumerate() {
+                *v = blk[r][c];
+            }
+            store(dst, d0 + c * ds, &col);
+        }
+        return;
+    }
     let mut blk = [[0f32; CB]; CB];
     for (r, row) in blk.iter_mut().enumerate().take(nr) {
         row[..nc].copy_from_slice(&src[so + r * ss..][..nc]);
@@ -127,8 +143,24 @@ fn to_channels_last_body(
     dst: &mut Vec<f32>,
 ) {
     let cp = padded_channels(c);
-    dst.clear();
-    dst.resize(n * rows * cols * cp, 0.0);
+    if cp == c {
+        // every channel of the image pixels is written below: zero only the border pixels
+        dst.resize(n * rows * cols * cp, 0.0);
+        for b in 0..n {
+            for y in 0..rows {
+                let row = &mut dst[(b * rows + y) * cols * cp..][..cols * cp];
+                if y < off || y >= off + h {
+                    row.fill(0.0);
+                } else {
+                    row[..off * cp].fill(0.0);
+                    row[(off + w) * cp..].fill(0.0);
+                }
+            }
+        }
+    } else {
+        dst.clear();
+        dst.resize(n * rows * cols * cp, 0.0);
+    }
     let hw = h * w;
     for b in 0..n {
         for c0 in (0..c).step_by(CB) {
@@ -146,7 +178,21 @@ fn to_channels_last_body(
 /// The `CB` channels at `off` of a channels-last buffer.
 #[inline(always)]
 fn load(buf: &[f32], off: usize) -> [f32; CB] {
-    buf[off..off + CB].try_into().unwrap()
+    let mut v = [0f32; CB];
+    v.copy_from_slice(&buf[off..off + CB]);
+    v
+}
+
+/// The 4x4 blocks of `CB` channels at `off(i, j)`.
+#[inline(always)]
+fn load_4x4(buf: &[f32], off: impl Fn(usize, usize) -> usize) -> [[[f32; CB]; 4]; 4] {
+    let mut d = [[[0f32; CB]; 4]; 4];
+    for (i, di) in d.iter_mut().enumerate() {
+        for (j, dij) in di.iter_mut().enumerate() {
+            *dij = load(buf, off(i, j));
+        }
+    }
+    d
 }
 
 #[inline(always)]
@@ -193,8 +239,7 @@ fn transform_tiles_body(t: &Tiling, xp: &[f32], n: usize, cp: usize, v: &mut Vec
                 let tile = (b * t.th + ty) * t.tw + tx;
                 let base = ((b * hp + 2 * ty) * wp + 2 * tx) * cp;
                 for c0 in (0..cp).step_by(CB) {
-                    let d: [[[f32; CB]; 4]; 4] =
-                        std::array::from_fn(|i| std::array::from_fn(|j| load(xp, base + (i * wp + j) * cp + c0)));
+                    let d: [[[f32; CB]; 4]; 4] = load_4x4(xp, |i, j| base + (i * wp + j) * cp + c0);
                     // B^T d: rows; then (B^T d) B: columns
                     let mut r = [[[0f32; CB]; 4]; 4];
                     for j in 0..4 {
@@ -284,9 +329,7 @@ fn untransform_tiles_body(t: &Tiling, m: &[f32], n: usize, cp: usize, yl: &mut V
             for tx in 0..t.tw {
                 let tile = (b * t.th + ty) * t.tw + tx;
                 for c0 in (0..cp).step_by(CB) {
-                    let mm: [[[f32; CB]; 4]; 4] = std::array::from_fn(|i| {
-                        std::array::from_fn(|j| load(m, ((i * 4 + j) * tiles + tile) * cp + c0))
-                    });
+                    let mm: [[[f32; CB]; 4]; 4] = load_4x4(m, |i, j| ((i * 4 + j) * tiles + tile) * cp + c0);
                     // A^T M: 2 rows; then (A^T M) A: 2 columns
                     let mut r = [[[0f32; CB]; 4]; 2];
                     for j in 0..4 {
@@ -416,9 +459,15 @@ fn transform_output_grads_body(t: &Tiling, dyp: &[f32], n: usize, cp: usize, dyt
             for tx in 0..t.tw {
                 let tile = (b * t.th + ty) * t.tw + tx;
                 for c0 in (0..cp).step_by(CB) {
-                    let e: [[[f32; CB]; 2]; 2] = std::array::from_fn(|i| {
-                        std::array::from_fn(|j| load(dyp, (((b * t.th + ty) * 2 + i) * ww + 2 * tx + j) * cp + c0))
-                    });
+                    let e: [[[f32; CB]; 2]; 2] = {
+                        let mut e = [[[0f32; CB]; 2]; 2];
+                        for (i, ei) in e.iter_mut().enumerate() {
+                            for (j, eij) in ei.iter_mut().enumerate() {
+                                *eij = load(dyp, (((b * t.th + ty) * 2 + i) * ww + 2 * tx + j) * cp + c0);
+                            }
+                        }
+                        e
+                    };
                     // A e: 4 rows of 2; then (A e) A^T: 4 columns
                     let mut r = [[[0f32; CB]; 2]; 4];
                     for j in 0..2 {
