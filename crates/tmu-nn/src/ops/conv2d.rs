@@ -28,7 +28,8 @@ impl Default for Conv2dCfg {
 /// one group). Differentiable with respect to `x`, `w` and `bias` through candle's autograd.
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, cfg: Conv2dCfg) -> Result<Tensor> {
     let geom = geometry(x, w, cfg)?;
-    let y = if is_cpu_f32(&[x, w]) {
+    // empty tensors: nothing for the kernels to split, candle handles (or rejects) them
+    let y = if is_cpu_f32(&[x, w]) && x.elem_count() > 0 && w.elem_count() > 0 {
         x.contiguous()?.apply_op2(&w.contiguous()?, Conv2dOp { geom })?
     } else {
         x.conv2d(w, cfg.padding, cfg.stride, 1, 1)?
