@@ -11,6 +11,11 @@ use anyhow::{Context, Result};
 use candle_core::{DType, Device, ModuleT, Tensor, Var};
 use tmu_nn::ops::{self, Conv2dCfg};
 
+/// Discards an op's result (the benches only time it).
+fn done<T>(_: T) -> Result<()> {
+    Ok(())
+}
+
 /// Best wall-clock seconds of `reps` runs of `f` (after one warm-up run).
 fn best(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     f()?;
@@ -61,22 +66,22 @@ fn main() -> Result<()> {
 
     // candle: forward; input gradient by its conv_transpose2d (what its autograd does) and as a
     // conv2d of the flipped, transposed kernel; weight gradient as its autograd computes it
-    let c_fwd = best(reps.min(3), || Ok(drop(x.conv2d(&w, 1, 1, 1, 1)?)))?;
-    let c_dx = best(reps.min(3), || Ok(drop(dy.conv_transpose2d(&w, 1, 0, 1, 1)?)))?;
+    let c_fwd = best(reps.min(3), || done(x.conv2d(&w, 1, 1, 1, 1)?))?;
+    let c_dx = best(reps.min(3), || done(dy.conv_transpose2d(&w, 1, 0, 1, 1)?))?;
     let w_flip = w.flip(&[2, 3])?.transpose(0, 1)?.contiguous()?;
-    let c_dx_conv = best(reps.min(3), || Ok(drop(dy.conv2d(&w_flip, 1, 1, 1, 1)?)))?;
+    let c_dx_conv = best(reps.min(3), || done(dy.conv2d(&w_flip, 1, 1, 1, 1)?))?;
     let c_dw =
-        best(reps.min(3), || Ok(drop(x.transpose(0, 1)?.conv2d(&dy.transpose(0, 1)?, 1, 1, 1, 1)?.transpose(0, 1)?)))?;
+        best(reps.min(3), || done(x.transpose(0, 1)?.conv2d(&dy.transpose(0, 1)?, 1, 1, 1, 1)?.transpose(0, 1)?))?;
 
-    let o_fwd = best_kernel(reps, "conv2d.forward", || Ok(drop(ops::conv2d(&xv, &wv, None, cfg)?)))?;
+    let o_fwd = best_kernel(reps, "conv2d.forward", || done(ops::conv2d(&xv, &wv, None, cfg)?))?;
     let o_dx = best_kernel(reps, "conv2d.backward", || {
-        Ok(drop((ops::conv2d(&xv, &w, None, cfg)? * &dy)?.sum_all()?.backward()?))
+        done((ops::conv2d(&xv, &w, None, cfg)? * &dy)?.sum_all()?.backward()?)
     })?;
     let o_dw = best_kernel(reps, "conv2d.backward", || {
-        Ok(drop((ops::conv2d(&x, &wv, None, cfg)? * &dy)?.sum_all()?.backward()?))
+        done((ops::conv2d(&x, &wv, None, cfg)? * &dy)?.sum_all()?.backward()?)
     })?;
     let o_both = best_kernel(reps, "conv2d.backward", || {
-        Ok(drop((ops::conv2d(&xv, &wv, None, cfg)? * &dy)?.sum_all()?.backward()?))
+        done((ops::conv2d(&xv, &wv, None, cfg)? * &dy)?.sum_all()?.backward()?)
     })?;
     row("conv forward", Some(c_fwd), o_fwd);
     row("conv input gradient (candle conv_transpose2d)", Some(c_dx), o_dx);
@@ -95,11 +100,11 @@ fn main() -> Result<()> {
         beta.as_tensor().clone(),
         1e-5,
     )?;
-    let c_bn = best(reps.min(3), || Ok(drop(bn.forward_t(&xv, true)?)))?;
-    let c_bn_bwd = best(reps.min(3), || Ok(drop((bn.forward_t(&xv, true)? * &dy)?.sum_all()?.backward()?)))? - c_bn;
-    let o_bn = best(reps, || Ok(drop(ops::batch_norm_train(&xv, &gamma, &beta, 1e-5)?)))?;
+    let c_bn = best(reps.min(3), || done(bn.forward_t(&xv, true)?))?;
+    let c_bn_bwd = best(reps.min(3), || done((bn.forward_t(&xv, true)? * &dy)?.sum_all()?.backward()?))? - c_bn;
+    let o_bn = best(reps, || done(ops::batch_norm_train(&xv, &gamma, &beta, 1e-5)?))?;
     let o_bn_bwd = best_kernel(reps, "batch_norm.backward", || {
-        Ok(drop((ops::batch_norm_train(&xv, &gamma, &beta, 1e-5)?.0 * &dy)?.sum_all()?.backward()?))
+        done((ops::batch_norm_train(&xv, &gamma, &beta, 1e-5)?.0 * &dy)?.sum_all()?.backward()?)
     })?;
     row("batch norm forward (train mode)", Some(c_bn), o_bn);
     row("batch norm backward (candle: autograd of its ops)", Some(c_bn_bwd), o_bn_bwd);

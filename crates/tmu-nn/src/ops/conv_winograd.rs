@@ -101,6 +101,7 @@ fn transpose_block(src: &[f32], so: usize, ss: usize, dst: &mut [f32], d0: usize
         for (r, row) in blk.iter_mut().enumerate() {
             *row = load(src, so + r * ss);
         }
+        #[allow(clippy::needless_range_loop)] // a transpose: column c of every row
         for c in 0..CB {
             let mut col = [0f32; CB];
             for (r, v) in col.iter_mut().enumerate() {
