@@ -42,6 +42,8 @@ fn plan_shows_the_instances_and_what_is_cached() {
     assert!(plan.stdout.contains("axis by = [1.0, 2.0] -> div.config.by\n"), "{}", plan.stdout);
     assert!(plan.stdout.contains("stage runs: src x2, div x4, collect x1\n"), "{}", plan.stdout);
     assert!(plan.stdout.contains("[seed=1,by=2.0]\n"), "{}", plan.stdout);
+    let check = ws.run(&["check", &file]).ok();
+    assert_eq!(check.stdout.trim(), "grid.toml: pipeline `grid` is valid (3 stages over 4 points: 7 stage runs)");
 
     ws.run(&["run", &file, "--to", "seed=0/src"]).ok();
     let plan = ws.run(&["plan", &file]).ok();

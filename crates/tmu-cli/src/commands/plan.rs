@@ -13,12 +13,22 @@ pub fn check(pipeline: &Path, plugins: &PluginArgs) -> anyhow::Result<ExitCode> 
     match load_pipeline(pipeline, plugins, false)? {
         Loaded::Valid(plan, _) => {
             let n = plan.stages.len();
-            println!(
-                "{}: pipeline `{}` is valid ({n} stage{})",
-                pipeline.display(),
-                plan.name,
-                if n == 1 { "" } else { "s" }
-            );
+            let size = match &plan.sweep {
+                Some(sweep) => {
+                    let mut bases: Vec<&str> = plan.stages.iter().map(|s| s.base.as_str()).collect();
+                    bases.sort_unstable();
+                    bases.dedup();
+                    let points = sweep.points.len();
+                    format!(
+                        "{} stage{} over {points} point{}: {n} stage runs",
+                        bases.len(),
+                        if bases.len() == 1 { "" } else { "s" },
+                        if points == 1 { "" } else { "s" }
+                    )
+                }
+                None => format!("{n} stage{}", if n == 1 { "" } else { "s" }),
+            };
+            println!("{}: pipeline `{}` is valid ({size})", pipeline.display(), plan.name);
             Ok(ExitCode::SUCCESS)
         }
         Loaded::Invalid(d) => {

@@ -1,0 +1,33 @@
+//! tmu-report: stages that read many points' results at once.
+//!
+//! - `report.sweep` ([`ReportSweep`]): gathers over a sweep's points (map inputs keyed by point
+//!   label, which it reads back into axis values) the metrics of `eval.unlearning` (the layout
+//!   documented in tmu-eval's crate docs) and, optionally, of `predictor.apply` (`truth.auc`,
+//!   `truth.feature_auc.*`) and the features and labels of the twin and real forget sets.
+//!   Writes `report.md` (mean ± std per method; Delta by each axis; paired comparisons of the
+//!   reference method with each other: wins / ties / losses, mean difference, sign test,
+//!   paired t-test, Wilcoxon signed-rank test; the predictor's diagnostics) and the folder
+//!   `table/`: `sweep.csv` (long: one row per point x method x metric), `paired.csv`, and plots
+//!   as PNG and SVG: `methods` (Delta and activation distance per method),
+//!   `alignment_vs_size` (the paper's Figure 3), `predictor_auc` (the predictor's and each
+//!   feature's AUC) and `features_scatter` (twin against real features, easy and hard).
+//! - `features.join` ([`FeaturesJoin`]): feature artifacts of the same samples into one.
+//!
+//! The statistics ([`stats`]) are checked against SciPy (`scripts/stats_reference.py`). Plot
+//! text uses a font shipped in `fonts/` (DejaVu Sans, cut down), so no system font is needed.
+//! Nothing here uses candle.
+
+mod inputs;
+mod join_stage;
+pub mod labels;
+pub mod long;
+mod markdown;
+pub mod plots;
+mod report_stage;
+pub mod stats;
+
+pub use inputs::{LabelledFeatures, PointResults, read_points};
+pub use join_stage::{FeaturesJoin, FeaturesJoinConfig};
+pub use report_stage::{ReportSweep, ReportSweepConfig};
+
+tmu_plugin::export_plugin!(ReportSweep, FeaturesJoin);

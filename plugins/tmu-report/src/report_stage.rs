@@ -1,0 +1,344 @@
+//! `report.sweep`: every point's metrics (and the predictor's, and the twin and real features)
+//! gathered over a sweep -> a long CSV, mean +- std tables, paired comparisons and plots.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+
+use crate::inputs::{PointResults, read_points};
+use crate::long::{Row, axis_names, methods, rows, series, write_csv};
+use crate::markdown;
+use crate::plots::{
+    AucFigure, MethodPanel, MethodsFigure, PALETTE, ScatterFigure, ScatterSet, SizeFigure, SizePanel, save,
+    scale_per_set,
+};
+
+/// `report.sweep` config.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSweepConfig {
+    /// The method compared with every other one, point by point.
+    #[serde(default = "default_reference")]
+    pub reference: String,
+    /// The metrics compared pairwise (lower is better for each): paths into a method's record
+    /// of `eval.unlearning` (`delta`, `activation_distance`, `mia.0.1.gap`, ...).
+    #[serde(default = "default_compare")]
+    pub compare: Vec<String>,
+    /// The metrics of the mean +- std table.
+    #[serde(default = "default_table")]
+    pub table: Vec<String>,
+    /// Two values whose difference is at most this count as a tie.
+    #[serde(default)]
+    #[schemars(range(min = 0.0))]
+    pub tie: f64,
+    /// The axis whose values are the forget set's size (the x axis of the alignment plot); when
+    /// no point has it, the size is the forget set's sample count.
+    #[serde(default = "default_size_axis")]
+    pub size_axis: String,
+    /// Width of one plot panel, in pixels.
+    #[serde(default = "default_panel_width")]
+    #[schemars(range(min = 200, max = 3000))]
+    pub panel_width: u32,
+    /// Height of a plot, in pixels.
+    #[serde(default = "default_height")]
+    #[schemars(range(min = 200, max = 3000))]
+    pub height: u32,
+}
+
+fn default_reference() -> String {
+    "tmu".into()
+}
+fn default_compare() -> Vec<String> {
+    vec!["delta".into(), "activation_distance".into()]
+}
+fn default_table() -> Vec<String> {
+    ["delta", "activation_distance", "agreement", "acc.forget", "acc.test", "acc.retain", "mia.0.1.rate"]
+        .map(String::from)
+        .to_vec()
+}
+fn default_size_axis() -> String {
+    "fraction".into()
+}
+fn default_panel_width() -> u32 {
+    640
+}
+fn default_height() -> u32 {
+    480
+}
+
+pub struct ReportSweep;
+
+impl Stage for ReportSweep {
+    const KIND: &'static str = "report.sweep";
+    type Config = ReportSweepConfig;
+
+    fn signature() -> Signature {
+        Signature::new(
+            "gathers every point's metrics of a sweep: long CSV, mean +- std per method, paired comparisons with the reference method, plots",
+        )
+        .map_input("metrics", ArtifactKind::Metrics, "`eval.unlearning` metrics by point label (`metrics = \"eval.metrics\"` in a sweep)")
+        .input_port("predictor", ArtifactKind::Metrics, tmu_plugin::Arity::Map, false, "`predictor.apply` metrics by point label")
+        .input_port("twin_features", ArtifactKind::Features, tmu_plugin::Arity::Map, false, "the twin set's features by point label (`features.join` of DF, AF, CF)")
+        .input_port("twin_labels", ArtifactKind::Labels, tmu_plugin::Arity::Map, false, "the twin set's generalization labels by point label")
+        .input_port("forget_features", ArtifactKind::Features, tmu_plugin::Arity::Map, false, "D_f's features by point label")
+        .input_port("forget_labels", ArtifactKind::Labels, tmu_plugin::Arity::Map, false, "D_f's true generalization labels by point label")
+        .output("report", ArtifactKind::Report, "the markdown report: tables and paired comparisons")
+        .output("table", ArtifactKind::Files, "sweep.csv (long format), paired.csv, and the plots as PNG and SVG")
+    }
+
+    fn examples() -> Vec<Example> {
+        vec![
+            Example::new("TMU against every baseline on Delta and activation distance", ""),
+            Example::new(
+                "compare fine-tuning with the rest, also on the MIA gap",
+                "reference = \"finetune\"\ncompare = [\"delta\", \"activation_distance\", \"mia.0.1.gap\"]",
+            ),
+        ]
+    }
+
+    fn run(ctx: &mut Context, inputs: &Inputs, config: ReportSweepConfig) -> anyhow::Result<()> {
+        ctx.set_device_used("cpu");
+        let points = read_points(inputs)?;
+        anyhow::ensure!(!points.is_empty(), "input `metrics` holds no point");
+        let dir = ctx.output_path("table");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let rows = rows(&points);
+        write_csv(&dir.join("sweep.csv"), &points, &rows)?;
+        let all_methods = methods(&rows);
+        // Gold's Delta and distance are 0 by definition: it is left out of comparisons and plots.
+        let compared: Vec<String> = all_methods.iter().filter(|m| *m != "gold").cloned().collect();
+
+        let mut md = String::new();
+        header(&mut md, &points);
+        let _ = writeln!(md, "## Mean ± std over the points\n");
+        markdown::summary(&mut md, &rows, &all_methods, &config.table);
+        for axis in axis_names(&points).iter().filter(|a| *a != "seed") {
+            markdown::by_axis(&mut md, &points, &rows, &compared, "delta", axis);
+        }
+        let _ = writeln!(md, "## Paired comparisons\n");
+        if all_methods.contains(&config.reference) {
+            let _ = writeln!(
+                md,
+                "Over the points both methods measured. A win: `{}`'s value lower by more than {}; \
+                 mean difference = `{}` - method. Sign test and Wilcoxon signed-rank test leave ties out.\n",
+                config.reference, config.tie, config.reference
+            );
+            markdown::paired_section(&mut md, &rows, &config.reference, &compared, &config.compare, config.tie);
+        } else {
+            ctx.warn(format!("no method `{}` in the metrics: no paired comparisons", config.reference));
+            let _ = writeln!(md, "No method `{}`: no paired comparisons.\n", config.reference);
+        }
+        markdown::predictor(&mut md, &rows);
+        let files = plots(&dir, &points, &rows, &compared, &config)?;
+        write_paired_csv(&dir.join("paired.csv"), &rows, &config, &compared)?;
+        let _ = writeln!(md, "## Files\n");
+        let _ = writeln!(
+            md,
+            "In `table/`: `sweep.csv` (one row per point x method x metric), `paired.csv`, and the plots:\n"
+        );
+        for f in &files {
+            let _ = writeln!(md, "- `{f}`");
+        }
+        let out = ctx.output_path("report");
+        std::fs::write(&out, md).with_context(|| format!("writing {}", out.display()))?;
+
+        ctx.summary("points", points.len());
+        for m in compared.iter().take(3) {
+            let v: Vec<f64> = series(&rows, m, "delta").into_iter().map(|(_, v)| v).collect();
+            if let Some(mu) = crate::stats::mean(&v) {
+                ctx.summary(&format!("delta.{m}"), mu);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn header(md: &mut String, points: &[PointResults]) {
+    let _ = writeln!(md, "# Sweep report\n");
+    let _ = writeln!(md, "{} point{}.", points.len(), if points.len() == 1 { "" } else { "s" });
+    for axis in axis_names(points) {
+        let mut values: Vec<&str> = Vec::new();
+        for p in points {
+            if let Some((_, v)) = p.axes.iter().find(|(a, _)| *a == axis)
+                && !values.contains(&v.as_str())
+            {
+                values.push(v);
+            }
+        }
+        let _ = writeln!(md, "- `{axis}`: {}", values.join(", "));
+    }
+    md.push('\n');
+}
+
+/// Draws every plot the inputs allow; returns the file names written.
+fn plots(
+    dir: &Path,
+    points: &[PointResults],
+    rows: &[Row],
+    methods: &[String],
+    config: &ReportSweepConfig,
+) -> anyhow::Result<Vec<String>> {
+    let colors: Vec<_> = (0..methods.len()).map(|i| PALETTE[i % PALETTE.len()]).collect();
+    let (w, h) = (config.panel_width, config.height);
+    let mut files = Vec::new();
+    let mut written = |paths: Vec<std::path::PathBuf>| {
+        files.extend(paths.iter().filter_map(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()));
+    };
+    let values = |metric: &str| -> Vec<Vec<f64>> {
+        methods.iter().map(|m| series(rows, m, metric).into_iter().map(|(_, v)| v).collect()).collect()
+    };
+    let panel = |title: &str, y: &str, metric: &str| MethodPanel {
+        title: title.to_string(),
+        y_desc: y.to_string(),
+        methods: methods.to_vec(),
+        values: values(metric),
+        colors: colors.clone(),
+    };
+    let figure = MethodsFigure {
+        panels: vec![
+            panel("Δ: |acc(D_f) − gold's| per method", "Δ (percentage points)", "delta"),
+            panel("Activation distance to gold on D_f", "mean ‖softmax − gold's‖₂", "activation_distance"),
+        ],
+    };
+    written(save(&figure, dir, "methods", (2 * w, h))?);
+
+    // Alignment against size: the size axis when the points have it, else |D_f|.
+    let size_of = |p: usize| -> Option<f64> {
+        let point = &points[p];
+        match point.axes.iter().find(|(a, _)| *a == config.size_axis) {
+            Some((_, v)) => v.parse().ok(),
+            None => point.eval.as_ref()?.get("forget")?.get("n")?.as_f64(),
+        }
+    };
+    let has_axis = points.iter().any(|p| p.axes.iter().any(|(a, _)| *a == config.size_axis));
+    let x_desc =
+        if has_axis { format!("forget set size (`{}`)", config.size_axis) } else { "forget set size (samples)".into() };
+    let sized = |metric: &str| -> Vec<Vec<(f64, f64)>> {
+        methods
+            .iter()
+            .map(|m| series(rows, m, metric).into_iter().filter_map(|(p, v)| size_of(p).map(|x| (x, v))).collect())
+            .collect()
+    };
+    let size_panel = |title: &str, y: &str, metric: &str| SizePanel {
+        title: title.to_string(),
+        y_desc: y.to_string(),
+        x_desc: x_desc.clone(),
+        methods: methods.to_vec(),
+        values: sized(metric),
+        colors: colors.clone(),
+    };
+    let figure = SizeFigure {
+        panels: vec![
+            size_panel("Alignment with gold against forget set size", "Δ (percentage points)", "delta"),
+            size_panel("Activation distance against forget set size", "activation distance", "activation_distance"),
+        ],
+    };
+    written(save(&figure, dir, "alignment_vs_size", (2 * w, h))?);
+
+    // The predictor's AUC and each feature's.
+    let mut names = vec!["predictor".to_string()];
+    let mut aucs = vec![series(rows, "predictor", "truth.auc").into_iter().map(|(_, v)| v).collect::<Vec<f64>>()];
+    let mut features: Vec<String> = Vec::new();
+    for r in rows.iter().filter(|r| r.method == "predictor") {
+        if let Some(f) = r.metric.strip_prefix("truth.feature_auc.")
+            && !features.iter().any(|x| x == f)
+        {
+            features.push(f.to_string());
+        }
+    }
+    for f in &features {
+        names.push(f.clone());
+        aucs.push(series(rows, "predictor", &format!("truth.feature_auc.{f}")).into_iter().map(|(_, v)| v).collect());
+    }
+    if aucs.iter().any(|v| !v.is_empty()) {
+        written(save(&AucFigure { names, values: aucs }, dir, "predictor_auc", (w + w / 2, h))?);
+    }
+
+    // Twin against real features, easy and hard.
+    let sets: Vec<ScatterSet> = [
+        ("twin set (twin model)", points.iter().filter_map(|p| p.twin.as_ref()).collect::<Vec<_>>()),
+        ("real D_f (original model)", points.iter().filter_map(|p| p.forget.as_ref()).collect()),
+    ]
+    .into_iter()
+    .filter(|(_, parts)| !parts.is_empty())
+    .map(|(title, parts)| {
+        // Points that share a set (the twin set of one seed, say) hold it once.
+        let mut unique: Vec<&crate::LabelledFeatures> = Vec::new();
+        for part in parts {
+            if !unique.contains(&part) {
+                unique.push(part);
+            }
+        }
+        let f = unique[0].names.len();
+        let mut columns = vec![Vec::new(); f];
+        let mut easy = Vec::new();
+        for part in unique.iter().filter(|p| p.names.len() == f) {
+            for (j, column) in columns.iter_mut().enumerate() {
+                column.extend(scale_per_set(&part.column(j)));
+            }
+            easy.extend(part.easy.iter().copied());
+        }
+        let sets = unique.len();
+        ScatterSet { title: format!("{title}, {sets} set{}", if sets == 1 { "" } else { "s" }), columns, easy }
+    })
+    .collect();
+    let names = points.iter().find_map(|p| p.twin.as_ref().or(p.forget.as_ref())).map(|f| f.names.clone());
+    if let (Some(names), false) = (names, sets.is_empty()) {
+        let pairs = (names.len() * names.len().saturating_sub(1) / 2).max(1);
+        let title = "Twin against real features, as the predictor sees them (winsorised at 1.5 IQR and min-maxed per set): easy (blue), hard (red)".to_string();
+        let figure = ScatterFigure { title, names, sets };
+        let rows_drawn = figure.sets.len() as u32;
+        written(save(&figure, dir, "features_scatter", (pairs as u32 * (w * 3 / 4), rows_drawn * (h * 3 / 4)))?);
+    }
+    Ok(files)
+}
+
+/// `paired.csv`: metric, reference, method, n, wins, ties, losses, mean_diff, std_diff, and
+/// the three p-values.
+fn write_paired_csv(path: &Path, rows: &[Row], config: &ReportSweepConfig, methods: &[String]) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = csv::Writer::from_writer(file);
+    w.write_record([
+        "metric",
+        "reference",
+        "method",
+        "n",
+        "wins",
+        "ties",
+        "losses",
+        "mean_diff",
+        "std_diff",
+        "sign_p",
+        "t",
+        "t_p",
+        "wilcoxon_w",
+        "wilcoxon_p",
+    ])?;
+    let text = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+    for metric in &config.compare {
+        for other in methods.iter().filter(|m| **m != config.reference) {
+            let p = markdown::paired(rows, &config.reference, other, metric, config.tie);
+            w.write_record([
+                metric.clone(),
+                config.reference.clone(),
+                other.clone(),
+                p.n.to_string(),
+                p.wins.to_string(),
+                p.ties.to_string(),
+                p.losses.to_string(),
+                text(p.mean_diff),
+                text(p.std_diff),
+                text(p.sign_p),
+                text(p.t),
+                text(p.t_p),
+                text(p.wilcoxon_w),
+                text(p.wilcoxon_p),
+            ])?;
+        }
+    }
+    w.flush().with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,228 @@
+//! `report.sweep` and `features.join` on small synthetic inputs: the long CSV, mean and std,
+//! paired comparisons (their p-values are the SciPy values of `tests/data/stats_reference.json`,
+//! case `small`), the plots written and not blank, and what happens without optional inputs.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use tmu_plugin::artifact::{Features, Labels, write_metrics};
+use tmu_plugin::{ArtifactKind, ArtifactRef, Binding, Inputs};
+use tmu_test_support::{config, run_stage};
+
+/// Five points: seeds 0..4, fraction 0.1 for even seeds and 0.3 for odd ones.
+fn labels() -> Vec<String> {
+    (0..5).map(|s| format!("seed={s},fraction={}", if s % 2 == 0 { "0.1" } else { "0.3" })).collect()
+}
+
+/// Delta of `tmu` and `finetune` at each point: case `small` of the SciPy reference.
+const TMU: [f64; 5] = [1.0, 2.5, 3.0, 4.0, 0.5];
+const FINETUNE: [f64; 5] = [2.0, 2.0, 4.5, 6.0, 1.0];
+
+fn record(delta: f64, distance: f64) -> serde_json::Value {
+    json!({
+        "acc": { "retain": 0.99, "forget": 0.9, "test": 0.97, "forget_easy": 0.95, "forget_hard": null },
+        "delta": delta,
+        "activation_distance": distance,
+        "mia": { "0.1": { "threshold": 0.01, "rate": 0.2, "gold_rate": 0.1, "gap": 0.1 } },
+        "agreement": 0.9,
+        "wall_seconds": 1.5,
+        "cost_ratio": 0.5
+    })
+}
+
+fn eval_metrics(p: usize) -> serde_json::Value {
+    json!({
+        "schema": "tmu.eval.unlearning/1",
+        "forget": { "n": 10 + p, "classes": [3], "class_names": ["3"], "predicted_easy": 9, "predicted_hard": 1 },
+        "gold": record(0.0, 0.0),
+        "original": record(10.0, 0.5),
+        "models": { "tmu": record(TMU[p], 0.1 * p as f64), "finetune": record(FINETUNE[p], 0.2) },
+        "best": { "delta": ["tmu"], "activation_distance": ["tmu"] }
+    })
+}
+
+fn predictor_metrics(p: usize) -> serde_json::Value {
+    json!({
+        "n": 10,
+        "features": ["df", "af"],
+        "predicted": { "easy": 9, "hard": 1, "hard_rate": 0.1 },
+        "preprocessing": { "df": { "lo": 0.0, "hi": 1.0 } },
+        "truth": { "auc": 0.8 + 0.02 * p as f64, "accuracy": 0.9, "hard_precision": null,
+                   "confusion": { "tp": 1 }, "feature_auc": { "df": 0.7, "af": 0.6 } }
+    })
+}
+
+fn one(path: PathBuf, kind: ArtifactKind, source: &str) -> ArtifactRef {
+    ArtifactRef { path, kind, source: source.to_string() }
+}
+
+/// Writes every point's artifacts into `dir` and binds them; `full`: also the optional ports.
+fn inputs(dir: &Path, full: bool) -> Inputs {
+    let mut maps: Vec<(&str, ArtifactKind, indexmap::IndexMap<String, ArtifactRef>)> = vec![
+        ("metrics", ArtifactKind::Metrics, Default::default()),
+        ("predictor", ArtifactKind::Metrics, Default::default()),
+        ("twin_features", ArtifactKind::Features, Default::default()),
+        ("twin_labels", ArtifactKind::Labels, Default::default()),
+        ("forget_features", ArtifactKind::Features, Default::default()),
+        ("forget_labels", ArtifactKind::Labels, Default::default()),
+    ];
+    for (p, label) in labels().iter().enumerate() {
+        let at = |name: &str| dir.join(format!("p{p}-{name}"));
+        write_metrics(&at("eval.json"), &eval_metrics(p)).unwrap();
+        write_metrics(&at("pred.json"), &predictor_metrics(p)).unwrap();
+        // Six samples, two features; ids listed in a different order in the labels.
+        let ids: Vec<u64> = (0..6).map(|i| 100 + i).collect();
+        let values: Vec<f32> = (0..12).map(|i| (i * (p + 1)) as f32 * 0.1).collect();
+        let features = Features::new(values, ids.clone(), vec!["df".into(), "af".into()]).unwrap();
+        features.write(&at("twin.safetensors")).unwrap();
+        features.write(&at("forget.safetensors")).unwrap();
+        let easy = [true, false, true, true, false, true];
+        let reversed: Vec<u64> = ids.iter().rev().copied().collect();
+        let easy_rev: Vec<bool> = easy.iter().rev().copied().collect();
+        Labels::easy_hard(&easy_rev, reversed).unwrap().write(&at("labels.safetensors")).unwrap();
+        let files = [
+            "eval.json",
+            "pred.json",
+            "twin.safetensors",
+            "labels.safetensors",
+            "forget.safetensors",
+            "labels.safetensors",
+        ];
+        for ((_, kind, map), file) in maps.iter_mut().zip(files) {
+            map.insert(label.clone(), one(at(file), *kind, &format!("{label}/x.y")));
+        }
+    }
+    let mut inputs = Inputs::default();
+    for (port, _, map) in maps {
+        if full || port == "metrics" {
+            inputs.insert(port, Binding::Map(map));
+        }
+    }
+    inputs
+}
+
+fn reference() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/stats_reference.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_report_writes_long_rows_tables_paired_comparisons_and_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_stage(tmu_report::tmu_plugin(), "report.sweep", inputs(dir.path(), true), config("")).unwrap();
+    let table = run.output("table");
+
+    // The long CSV: axes as columns, one row per point x method x metric.
+    let csv = std::fs::read_to_string(table.join("sweep.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("point,seed,fraction,method,metric,value"));
+    assert!(csv.contains("\"seed=1,fraction=0.3\",1,0.3,tmu,delta,2.5\n"), "{csv}");
+    assert!(csv.contains("\"seed=4,fraction=0.1\",4,0.1,predictor,truth.feature_auc.af,0.6\n"), "{csv}");
+    assert!(csv.contains("\"seed=0,fraction=0.1\",0,0.1,tmu,acc.forget_hard,\n"), "null is an empty value");
+    assert!(csv.contains("\"seed=2,fraction=0.1\",2,0.1,point,forget.n,12\n"), "{csv}");
+    assert!(!csv.contains("preprocessing") && !csv.contains("confusion"));
+    // Per record 14 numeric-or-null leaves (5 acc, delta, distance, 4 under mia.0.1, agreement,
+    // wall, cost); 4 records; 3 point facts; 9 predictor leaves (n, 3 predicted, auc, accuracy,
+    // hard_precision, 2 feature AUCs).
+    let per_point = 4 * 14 + 3 + 9;
+    assert_eq!(csv.lines().count(), 1 + 5 * per_point);
+
+    // Mean ± std per method (tmu's Delta: mean 2.2, sample std sqrt(8.3 / 4) = 1.4405).
+    let md = std::fs::read_to_string(run.output("report")).unwrap();
+    assert!(md.contains("| `tmu` | 5 | 2.20 ± 1.44 |"), "{md}");
+    assert!(md.contains("| `gold` | 5 | 0.00 ± 0.00 |"), "{md}");
+    // Delta by fraction: tmu at 0.1 is seeds 0, 2, 4 -> 1.0, 3.0, 0.5.
+    assert!(md.contains("### Δ (pp) by `fraction`"), "{md}");
+    assert!(md.contains("| `tmu` | 1.50 ± 1.32 | 3.25 ± 1.06 |"), "{md}");
+
+    // Paired: tmu against finetune on Delta; p-values as SciPy computed them.
+    let r = reference();
+    let small = r["cases"].as_array().unwrap().iter().find(|c| c["name"] == "small").unwrap();
+    let p4 = |key: &str| format!("{:.4}", small[key].as_f64().unwrap());
+    let row = format!(
+        "| `finetune` | 5 | 4 / 0 / 1 | -0.90 ± 0.96 | {} | {} | {} |",
+        p4("sign_p"),
+        p4("t_p"),
+        p4("wilcoxon_p")
+    );
+    assert!(md.contains(&row), "{row}\n{md}");
+    assert!(md.contains("| `original` | 5 | 5 / 0 / 0 |"), "{md}");
+    let paired = std::fs::read_to_string(table.join("paired.csv")).unwrap();
+    assert_eq!(paired.lines().count(), 1 + 2 * 2, "{paired}");
+    assert!(paired.starts_with("metric,reference,method,n,wins,ties,losses,mean_diff,std_diff,sign_p,t,t_p,wilcoxon_w,wilcoxon_p\ndelta,tmu,finetune,5,4,0,1,"), "{paired}");
+    // The predictor section: AUC 0.8 .. 0.88, mean 0.84.
+    assert!(md.contains("| `truth.auc` | 5 | 0.8400 ± 0.0316 |"), "{md}");
+
+    // Every plot in both formats, not blank.
+    for stem in ["methods", "alignment_vs_size", "predictor_auc", "features_scatter"] {
+        let png = table.join(format!("{stem}.png"));
+        let img = image::open(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display())).to_rgb8();
+        let dark = img.pixels().filter(|p| p.0.iter().all(|&c| c < 100)).count();
+        assert!(dark > 500, "{stem}.png has {dark} dark pixels: no text or axes?");
+        let coloured = img.pixels().filter(|p| p.0[0].abs_diff(p.0[2]) > 60).count();
+        assert!(coloured > 50, "{stem}.png has no coloured marks");
+        let svg = std::fs::read_to_string(table.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("<text") && svg.len() > 2000, "{stem}.svg");
+        assert!(md.contains(&format!("- `{stem}.png`")), "{md}");
+    }
+    let methods_svg = std::fs::read_to_string(table.join("methods.svg")).unwrap();
+    let label = |m: &str| methods_svg.contains(&format!(">\n{m}\n</text>"));
+    assert!(label("tmu") && label("finetune") && label("original") && !label("gold"), "{methods_svg}");
+    assert_eq!(run.response.summary["points"], 5);
+}
+
+#[test]
+fn without_optional_inputs_or_the_reference_the_report_says_less() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_stage(
+        tmu_report::tmu_plugin(),
+        "report.sweep",
+        inputs(dir.path(), false),
+        config("reference = \"nosuch\"\npanel_width = 300\nheight = 240"),
+    )
+    .unwrap();
+    let md = std::fs::read_to_string(run.output("report")).unwrap();
+    assert!(md.contains("No method `nosuch`: no paired comparisons."), "{md}");
+    assert!(!md.contains("generalization-label predictor"), "{md}");
+    let table = run.output("table");
+    assert!(table.join("methods.png").is_file());
+    assert_eq!(image::image_dimensions(table.join("methods.png")).unwrap(), (600, 240));
+    assert!(!table.join("predictor_auc.png").exists());
+    assert!(!table.join("features_scatter.png").exists());
+}
+
+#[test]
+fn features_join_puts_columns_side_by_side_by_sample_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Features::new(vec![1.0, 2.0, 3.0], vec![7, 8, 9], vec!["df".into()]).unwrap();
+    let b = Features::new(vec![30.0, 10.0, 20.0], vec![9, 7, 8], vec!["af".into()]).unwrap();
+    a.write(&dir.path().join("a.safetensors")).unwrap();
+    b.write(&dir.path().join("b.safetensors")).unwrap();
+    let mut inputs = Inputs::default();
+    inputs.insert(
+        "features",
+        Binding::List(vec![
+            one(dir.path().join("a.safetensors"), ArtifactKind::Features, "a.features"),
+            one(dir.path().join("b.safetensors"), ArtifactKind::Features, "b.features"),
+        ]),
+    );
+    let run = run_stage(tmu_report::tmu_plugin(), "features.join", inputs, config("")).unwrap();
+    let joined = Features::read(&run.output("features")).unwrap();
+    assert_eq!(joined.names, ["df", "af"]);
+    assert_eq!(joined.ids, [7, 8, 9]);
+    assert_eq!(joined.values, [1.0, 10.0, 2.0, 20.0, 3.0, 30.0]);
+
+    // Different samples: an error that says which id is missing.
+    let c = Features::new(vec![1.0, 2.0, 3.0], vec![7, 8, 10], vec!["cf".into()]).unwrap();
+    c.write(&dir.path().join("c.safetensors")).unwrap();
+    let mut inputs = Inputs::default();
+    inputs.insert(
+        "features",
+        Binding::List(vec![
+            one(dir.path().join("a.safetensors"), ArtifactKind::Features, "a.features"),
+            one(dir.path().join("c.safetensors"), ArtifactKind::Features, "c.features"),
+        ]),
+    );
+    let err = run_stage(tmu_report::tmu_plugin(), "features.join", inputs, config("")).unwrap_err();
+    assert!(err.chain_line().contains("sample id 9 missing"), "{}", err.chain_line());
+}
