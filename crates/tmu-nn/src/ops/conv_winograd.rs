@@ -95,31 +95,50 @@ fn padded_channels(c: usize) -> usize {
 #[allow(clippy::too_many_arguments)] // two strided views and the block shape
 #[inline(always)]
 fn transpose_block(src: &[f32], so: usize, ss: usize, dst: &mut [f32], d0: usize, ds: usize, nr: usize, nc: usize) {
-    if nr == CB && nc == CB {
-        // the common full block, with lengths known to the compiler (no memcpy calls)
-        let mut blk = [[0f32; CB]; CB];
-        for (r, row) in blk.iter_mut().enumerate() {
-            *row = load(src, so + r * ss);
-        }
-        #[allow(clippy::needless_range_loop)] // a transpose: column c of every row
-        for c in 0..CB {
-            let mut col = [0f32; CB];
-            for (r, v) in col.iter_mut().enumerate() {
-                *v = blk[r][c];
+    // full channel blocks with the row lengths of the usual image widths, known to the compiler
+    // (no memcpy calls); anything else the generic loop
+    match (nr, nc) {
+        (CB, CB) => transpose_fixed::<CB, CB>(src, so, ss, dst, d0, ds),
+        (CB, 8) => transpose_fixed::<CB, 8>(src, so, ss, dst, d0, ds),
+        (CB, 4) => transpose_fixed::<CB, 4>(src, so, ss, dst, d0, ds),
+        (8, CB) => transpose_fixed::<8, CB>(src, so, ss, dst, d0, ds),
+        (4, CB) => transpose_fixed::<4, CB>(src, so, ss, dst, d0, ds),
+        _ => {
+            let mut blk = [[0f32; CB]; CB];
+            for (r, row) in blk.iter_mut().enumerate().take(nr) {
+                row[..nc].copy_from_slice(&src[so + r * ss..][..nc]);
             }
-            store(dst, d0 + c * ds, &col);
+            for c in 0..nc {
+                let out = &mut dst[d0 + c * ds..][..nr];
+                for (r, o) in out.iter_mut().enumerate() {
+                    *o = blk[r][c];
+                }
+            }
         }
-        return;
     }
-    let mut blk = [[0f32; CB]; CB];
-    for (r, row) in blk.iter_mut().enumerate().take(nr) {
-        row[..nc].copy_from_slice(&src[so + r * ss..][..nc]);
+}
+
+/// [`transpose_block`] for an `NR x NC` block.
+#[inline(always)]
+fn transpose_fixed<const NR: usize, const NC: usize>(
+    src: &[f32],
+    so: usize,
+    ss: usize,
+    dst: &mut [f32],
+    d0: usize,
+    ds: usize,
+) {
+    let mut blk = [[0f32; NC]; NR];
+    for (r, row) in blk.iter_mut().enumerate() {
+        row.copy_from_slice(&src[so + r * ss..][..NC]);
     }
-    for c in 0..nc {
-        let out = &mut dst[d0 + c * ds..][..nr];
-        for (r, o) in out.iter_mut().enumerate() {
-            *o = blk[r][c];
+    #[allow(clippy::needless_range_loop)] // a transpose: column c of every row
+    for c in 0..NC {
+        let mut col = [0f32; NR];
+        for (r, v) in col.iter_mut().enumerate() {
+            *v = blk[r][c];
         }
+        dst[d0 + c * ds..][..NR].copy_from_slice(&col);
     }
 }
 
