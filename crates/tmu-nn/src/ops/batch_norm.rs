@@ -1,6 +1,7 @@
 //! Batch normalisation over NCHW tensors (PyTorch's `BatchNorm2d`): the training form with a fused
 //! CPU forward/backward (optionally fused with the following ReLU), the inference form and the
-//! running-statistics update. Other devices and dtypes use a plain candle composition.
+//! running-statistics update. cuda tensors use `cuda::batch_norm` (feature `cuda`); other devices
+//! and dtypes a plain candle composition.
 //!
 //! Backward of the training form, per channel with `N = b * h * w`, `d` the output gradient
 //! (masked by `y > 0` when fused with ReLU), `xc = x - mean`, `is = 1 / sqrt(var + eps)`:
@@ -79,6 +80,10 @@ fn train(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64, relu: bool) -> Res
         candle_core::bail!("batch_norm: training needs more than one value per channel, got {b}x{h}x{w}");
     }
     let unbias = g.count() as f64 / (g.count() - 1) as f64;
+    #[cfg(feature = "cuda")]
+    if super::cuda::handles(x) {
+        return super::cuda::batch_norm_train(x, gamma, beta, eps, relu);
+    }
     if !is_cpu_f32(&[x, gamma, beta]) {
         return train_composed(x, gamma, beta, eps, relu, unbias);
     }

@@ -1,5 +1,6 @@
 //! `conv2d`: a 2-d convolution whose CPU f32 forward and backward run through im2col + `gemm`
-//! (see `conv_cpu`), and which falls back to candle's own convolution on other devices and dtypes.
+//! (see `conv_cpu`), through cuDNN for cuda tensors (feature `cuda`, see `cuda::conv`), and which
+//! falls back to candle's own convolution on other devices and dtypes.
 
 use candle_core::{CpuStorage, Layout, Result, Shape, Tensor};
 
@@ -32,12 +33,22 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, cfg: Conv2dCfg) -> 
     let y = if is_cpu_f32(&[x, w]) && x.elem_count() > 0 && w.elem_count() > 0 {
         x.contiguous()?.apply_op2(&w.contiguous()?, Conv2dOp { geom })?
     } else {
-        x.conv2d(w, cfg.padding, cfg.stride, 1, 1)?
+        other_device(x, w, cfg, geom)?
     };
     match bias {
         None => Ok(y),
-        Some(b) => y.broadcast_add(&b.reshape((1, geom.co, 1, 1))?),
+        Some(b) => y.broadcast_add(&b.to_dtype(y.dtype())?.reshape((1, geom.co, 1, 1))?),
     }
+}
+
+/// cuDNN for cuda tensors (feature `cuda`), candle's own convolution elsewhere.
+fn other_device(x: &Tensor, w: &Tensor, cfg: Conv2dCfg, geom: ConvGeom) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if super::cuda::handles(x) {
+        return super::cuda::conv2d(x, w, geom);
+    }
+    let _ = geom;
+    x.conv2d(w, cfg.padding, cfg.stride, 1, 1)
 }
 
 /// Checks the shapes and computes the output size.

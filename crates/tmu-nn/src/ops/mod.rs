@@ -1,4 +1,5 @@
-//! Fast custom ops (candle `CustomOp`s with their own backward) used by the model zoo.
+//! Fast custom ops (candle `CustomOp`s with their own backward) used by the model zoo: CPU f32
+//! kernels here, and with the `cuda` feature cuDNN and CUDA kernels in `cuda/` for cuda tensors.
 
 mod alloc;
 mod batch_norm;
@@ -8,6 +9,9 @@ mod conv_cpu;
 mod conv_nhwc;
 mod conv_winograd;
 mod cpu;
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
+mod precision;
 mod profile;
 mod relu;
 mod sgd;
@@ -17,6 +21,7 @@ pub use batch_norm::{batch_norm_eval, batch_norm_relu_train, batch_norm_train, u
 pub use conv_nhwc::set_channels_last_enabled;
 pub use conv_winograd::set_winograd_enabled;
 pub use conv2d::{Conv2dCfg, conv2d};
+pub use precision::{Precision, current_precision, with_precision};
 pub use profile::{KernelTime, profile_report, reset_profile, set_profiling};
 pub use relu::{add_relu, relu};
 pub use sgd::{SgdCfg, sgd_momentum_update};

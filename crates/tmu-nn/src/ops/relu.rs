@@ -1,6 +1,6 @@
 //! `relu` and the residual join `add_relu(a, b) = relu(a + b)`: one parallel pass forward and one
-//! backward on CPU f32 (candle's own ReLU backward is several single-threaded ops), candle ops
-//! elsewhere.
+//! backward on CPU f32 (candle's own ReLU backward is several single-threaded ops) and on cuda
+//! (feature `cuda`), candle ops elsewhere.
 
 use candle_core::{CpuStorage, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -13,6 +13,10 @@ const CHUNK: usize = 1 << 15;
 
 /// `max(x, 0)`; the gradient is passed where the output is positive.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
+    #[cfg(feature = "cuda")]
+    if super::cuda::handles(x) {
+        return super::cuda::relu(x);
+    }
     if is_cpu_f32(&[x]) { x.contiguous()?.apply_op1(ReluOp) } else { x.relu() }
 }
 
@@ -20,6 +24,10 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
 pub fn add_relu(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if a.shape() != b.shape() {
         candle_core::bail!("add_relu: shapes differ, {:?} and {:?}", a.dims(), b.dims());
+    }
+    #[cfg(feature = "cuda")]
+    if super::cuda::handles(a) && a.dtype() == b.dtype() {
+        return super::cuda::add_relu(a, b);
     }
     if is_cpu_f32(&[a, b]) { a.contiguous()?.apply_op2(&b.contiguous()?, AddReluOp) } else { (a + b)?.relu() }
 }

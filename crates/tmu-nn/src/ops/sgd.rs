@@ -1,5 +1,6 @@
 //! One step of PyTorch's `torch.optim.SGD` (momentum, dampening, Nesterov, weight decay) for one
-//! parameter: two in-place parallel passes on CPU f32, candle ops and `Var::set` elsewhere.
+//! parameter: two in-place parallel passes on CPU f32, one fused kernel on cuda f32 (feature
+//! `cuda`), candle ops and `Var::set` elsewhere.
 
 use candle_core::{CpuStorage, Layout, Result, Tensor, Var};
 use rayon::prelude::*;
@@ -40,6 +41,10 @@ fn update(param: &Var, grad: &Tensor, momentum_buf: &mut Option<Tensor>, cfg: &S
         candle_core::bail!("sgd: gradient shape {:?} differs from the parameter's {:?}", grad.dims(), param.dims());
     }
     let p = param.as_tensor();
+    #[cfg(feature = "cuda")]
+    if super::cuda::optimizer_applies(p) {
+        return super::cuda::sgd_update(param, grad, momentum_buf, cfg);
+    }
     let fast = is_cpu_f32(&[p, grad]) && p.is_contiguous() && momentum_buf.as_ref().is_none_or(|b| is_cpu_f32(&[b]));
     if !fast {
         return update_composed(param, grad, momentum_buf, cfg);

@@ -1,5 +1,5 @@
 //! One Adam / AdamW update of one parameter, PyTorch's `torch.optim.Adam` / `AdamW` step
-//! (no amsgrad).
+//! (no amsgrad): one fused kernel on cuda f32 parameters (feature `cuda`), candle ops elsewhere.
 
 use candle_core::{Result, Tensor, Var};
 
@@ -21,6 +21,19 @@ pub(super) fn adam_update(
     g: &Tensor,
     Moments { m, v }: Moments,
 ) -> Result<()> {
+    #[cfg(feature = "cuda")]
+    if crate::ops::cuda::optimizer_applies(p.as_tensor()) {
+        let s = crate::ops::cuda::AdamStep {
+            lr,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            eps: c.eps,
+            weight_decay: c.weight_decay,
+            decoupled,
+            step,
+        };
+        return crate::ops::cuda::adam_update(p, g, m, v, &s);
+    }
     let mut pv = p.as_tensor().detach();
     let mut g = g.clone();
     if c.weight_decay != 0.0 {
