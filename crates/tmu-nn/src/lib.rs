@@ -45,6 +45,7 @@ pub use model_file::{
 };
 pub use models::{ArchConfig, ArchName, ArchOptions};
 pub use network::{Network, NetworkSpec};
+pub use ops::Precision;
 pub use optim::{Optimizer, OptimizerConfig, Schedule};
 pub use predict::{Predictions, evaluate, input_gradient, input_gradient_with, predict};
 pub use train::{

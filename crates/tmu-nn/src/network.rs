@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarMap;
@@ -16,6 +17,7 @@ use crate::error::{NnError, Result};
 use crate::init::{Registry, is_buffer};
 use crate::layers::Mode;
 use crate::models::{ArchConfig, Model, build};
+use crate::ops::{Precision, with_precision};
 
 /// Everything about a network except its weights: saved in model files.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,6 +85,9 @@ impl NetworkSpec {
     }
 }
 
+/// The tiers in the order of `Network::precision`'s index.
+const PRECISIONS: [Precision; 3] = [Precision::F32, Precision::Tf32, Precision::Bf16];
+
 /// An architecture, its weights and its input normalisation, on one device.
 pub struct Network {
     spec: NetworkSpec,
@@ -92,6 +97,8 @@ pub struct Network {
     names: Vec<String>,
     model: Box<dyn Model>,
     dropout_rng: Box<Mutex<ChaCha8Rng>>,
+    /// The [`Precision`] of training forward passes, as its index in `PRECISIONS`.
+    precision: AtomicU8,
     /// Per-channel `1 / (255 std)` and `-mean / std`, shaped [1, C, 1, 1].
     scale: Tensor,
     shift: Tensor,
@@ -127,6 +134,7 @@ impl Network {
             scale: Tensor::from_vec(scale, (1, c, 1, 1), device)?,
             shift: Tensor::from_vec(shift, (1, c, 1, 1), device)?,
             dropout_rng: Box::new(Mutex::new(ChaCha8Rng::seed_from_u64(derive_seed(seed, "dropout")))),
+            precision: AtomicU8::new(0),
             spec,
             device: device.clone(),
             varmap,
@@ -221,13 +229,35 @@ impl Network {
         Ok(())
     }
 
-    /// (penultimate features [B, F], logits [B, K]) of a normalised batch. `train` uses batch
-    /// statistics (and updates the running ones) and dropout.
+    /// The numeric tier of training forward passes (strict f32 unless set).
+    pub fn precision(&self) -> Precision {
+        PRECISIONS[self.precision.load(Ordering::Relaxed) as usize]
+    }
+
+    /// Sets the numeric tier of training forward passes (and so of their backward): TF32 or bf16
+    /// mixed precision need a cuda device. Weights stay f32 (the master copy the optimizer
+    /// updates); under bf16 the input is cast to bf16, convolutions take bf16 copies of their
+    /// weights, batch norm keeps f32 statistics and parameters, and the features and logits come
+    /// back in f32. Eval-mode passes always run in strict f32.
+    pub fn set_precision(&self, p: Precision) -> Result<()> {
+        if p != Precision::F32 && !self.device.is_cuda() {
+            return Err(NnError::Config(format!("{p} precision needs a cuda device, the network is on the cpu")));
+        }
+        let index = PRECISIONS.iter().position(|&q| q == p).expect("every precision is listed");
+        self.precision.store(index as u8, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// (penultimate features [B, F], logits [B, K]) of a normalised batch, in f32. `train` uses
+    /// batch statistics (and updates the running ones), dropout and the network's precision.
     pub fn forward_with_features(&self, x: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
         self.check_input(x)?;
         if train {
+            let p = self.precision();
             let mut rng = self.dropout_rng.lock().expect("dropout lock");
-            Ok(self.model.forward(x, &mut Mode::train(&mut rng))?)
+            let x = x.to_dtype(p.activation_dtype())?;
+            let (features, logits) = with_precision(p, || self.model.forward(&x, &mut Mode::train(&mut rng)))?;
+            Ok((features.to_dtype(DType::F32)?, logits.to_dtype(DType::F32)?))
         } else {
             Ok(self.model.forward(x, &mut Mode::eval())?)
         }

@@ -26,7 +26,10 @@ impl Linear {
         let dims = x.dims().to_vec();
         let d_in = *dims.last().expect("rank >= 1");
         let rows = x.elem_count() / d_in.max(1);
-        let y = x.reshape((rows, d_in))?.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
+        // Under mixed precision the input may be bf16: the weights are cast to it (differentiably;
+        // a no-op for f32).
+        let (w, b) = (self.weight.to_dtype(x.dtype())?, self.bias.to_dtype(x.dtype())?);
+        let y = x.reshape((rows, d_in))?.matmul(&w.t()?)?.broadcast_add(&b)?;
         let mut out = dims;
         *out.last_mut().expect("rank >= 1") = y.dim(D::Minus1)?;
         y.reshape(out)

@@ -3,11 +3,12 @@
 //! `max_pool2d` backward scales the gradient of a single maximum by 1/k^2, and it has no padding
 //! and no backward for overlapping windows.
 
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 
-/// Mean over the spatial dimensions: [B, C, H, W] -> [B, C].
+/// Mean over the spatial dimensions: [B, C, H, W] -> [B, C], in f32 (bf16 activations of mixed
+/// precision are widened first, so the features and the classifier head are f32).
 pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
-    x.mean((2, 3))
+    x.to_dtype(DType::F32)?.mean((2, 3))
 }
 
 /// Non-overlapping `k`x`k` max pooling with stride `k`, trailing rows and columns dropped
