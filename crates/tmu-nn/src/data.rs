@@ -132,23 +132,42 @@ impl DeviceData {
     }
 
     /// Augmented u8 images [B, C, H, W] of the samples at `indices`, built on the host from
-    /// draws of `rng` (per sample: crop offsets, then flip) and uploaded.
+    /// draws of `rng` (per sample: crop offsets, then flip, see [`Augment::draw`]) and uploaded.
     pub fn augmented(&self, indices: &[u32], aug: &Augment, rng: &mut ChaCha8Rng) -> Result<Tensor> {
         let [_, c, h, w] = self.shape;
-        let p = aug.crop_padding as i64;
         let len = c * h * w;
         let mut out = vec![0u8; indices.len() * len];
         for (dst, &i) in out.chunks_exact_mut(len).zip(indices) {
             let src = &self.host_images[i as usize * len..(i as usize + 1) * len];
-            let (dy, dx) = if p > 0 {
-                ((rng.random_range(0..=2 * p) - p) as isize, (rng.random_range(0..=2 * p) - p) as isize)
-            } else {
-                (0, 0)
-            };
-            let flip = aug.flip && rng.random_bool(0.5);
-            crop_flip(src, dst, [c, h, w], dy, dx, flip);
+            let [dy, dx, flip] = aug.draw(rng);
+            crop_flip(src, dst, [c, h, w], dy as isize, dx as isize, flip != 0);
         }
         Ok(Tensor::from_vec(out, (indices.len(), c, h, w), self.device())?)
+    }
+
+    /// Augmented u8 images [B, C, H, W] built on the device (feature `cuda`, cuda data only):
+    /// the images at positions `index` (u32 [B] on the device, checked by
+    /// [`DeviceData::index_tensor`]) shifted and flipped by `draws` (i32 [B, 3] of
+    /// [`Augment::draw`] results), the same pixels as [`DeviceData::augmented`].
+    #[cfg(feature = "cuda")]
+    pub fn augmented_on_device(&self, index: &Tensor, draws: &Tensor) -> Result<Tensor> {
+        Ok(crate::ops::cuda::crop_flip(&self.images, index, draws)?)
+    }
+}
+
+impl Augment {
+    /// One sample's augmentation drawn from `rng`: `[dy, dx, flip]`, the crop offsets in
+    /// `-crop_padding..=crop_padding` (two draws when padding is on) then the flip (one draw when
+    /// flipping is on; 1 = flipped).
+    pub fn draw(&self, rng: &mut ChaCha8Rng) -> [i32; 3] {
+        let p = self.crop_padding as i64;
+        let (dy, dx) = if p > 0 {
+            ((rng.random_range(0..=2 * p) - p) as i32, (rng.random_range(0..=2 * p) - p) as i32)
+        } else {
+            (0, 0)
+        };
+        let flip = self.flip && rng.random_bool(0.5);
+        [dy, dx, i32::from(flip)]
     }
 }
 

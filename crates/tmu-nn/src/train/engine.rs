@@ -1,6 +1,7 @@
-//! [`train_loop`]: epochs of shuffled (and augmented) batches, a caller's loss, backward, an
-//! optimizer step with the scheduled learning rate; losses read from the device only every
-//! `sync_every` steps; stop rules; a checkpoint after every epoch and resumption from it.
+//! [`train_loop`]: epochs of shuffled (and augmented) batches (built on the device for cuda data,
+//! see `feed`), a caller's loss, backward, an optimizer step with the scheduled learning rate;
+//! losses read from the device only every `sync_every` steps; stop rules; a checkpoint after
+//! every epoch and resumption from it.
 
 use std::path::Path;
 use std::time::Instant;
@@ -12,6 +13,7 @@ use tmu_plugin::derive_seed;
 
 use super::checkpoint::{self, Checkpoint, Resume};
 use super::config::TrainConfig;
+use super::feed::{EpochFeed, FedBatch};
 use super::observer::{Control, EpochStats, StepProgress, TrainObserver};
 use crate::data::DeviceData;
 use crate::error::{NnError, Result};
@@ -214,9 +216,10 @@ where
         net.reseed_dropout(derive_seed(opts.seed, &format!("dropout/{epoch}")));
         let order =
             shuffled(data.len(), &mut ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, &format!("shuffle/{epoch}"))));
-        let mut aug_rng = ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, &format!("augment/{epoch}")));
+        let aug_rng = ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, &format!("augment/{epoch}")));
         let mut batch_rng = ChaCha8Rng::seed_from_u64(derive_seed(opts.seed, &format!("batch/{epoch}")));
         let epoch_batches = batches(&order, batch_size, cfg.drop_last);
+        let mut feed = EpochFeed::new(data, &epoch_batches, &cfg.augment, aug_rng)?;
         let mut sums = EpochSums::default();
         let mut pending = Pending::default();
         let mut lr = base_lr;
@@ -227,12 +230,7 @@ where
                 break;
             }
             observer.on_step(&StepProgress { epoch, epochs: cfg.epochs, global_step, total_steps })?;
-            let index = data.index_tensor(indices)?;
-            let (x_u8, y) = if cfg.augment.is_off() {
-                data.gather(&index)?
-            } else {
-                (data.augmented(indices, &cfg.augment, &mut aug_rng)?, data.labels_tensor().index_select(&index, 0)?)
-            };
+            let FedBatch { index, images: x_u8, labels: y } = feed.batch(step, indices)?;
             let x = net.normalise_u8(&x_u8)?;
             lr = cfg.schedule.lr(base_lr, global_step, steps_per_epoch as u64, total_steps);
             let batch =

@@ -5,6 +5,7 @@
 mod checkpoint;
 mod config;
 mod engine;
+mod feed;
 mod fit;
 mod observer;
 
