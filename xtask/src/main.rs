@@ -1,7 +1,9 @@
-//! `cargo xtask`: tmu's build tasks (run, check, plan, ci, codegen, bench); never links candle.
+//! `cargo xtask`: tmu's build tasks (run, check, plan, ci, gpu-check, codegen, bench); never links
+//! candle.
 
 mod build;
 mod ci;
+mod gpu_check;
 
 use std::path::PathBuf;
 
@@ -16,6 +18,8 @@ tasks:
   plan <pipeline.toml> [--dot]         build, then `tmu plan`
   tmu <args>                           build, then run the release `tmu` with any arguments
   ci [--no-smoke]                      fmt, clippy -D warnings, tests, quickstart smoke run
+  gpu-check [--no-build]               build the CUDA parity tests and bench (target/cuda), pack
+                                       them into target/gpu-check/ and print the GPU run command
 ";
 
 fn main() -> Result<()> {
@@ -31,6 +35,7 @@ fn main() -> Result<()> {
         }
         "tmu" => build::run_tmu(&rest),
         "ci" => ci::run(&rest),
+        "gpu-check" => gpu_check::run(&rest),
         "" | "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -1,20 +1,26 @@
-//! Times CIFAR ResNet-18 training steps on the CPU (batch of random 3x32x32 images: forward,
+//! Times CIFAR ResNet-18 training steps (batch of random 3x32x32 images: forward,
 //! cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4, batch-norm running
-//! statistics) and prints images per second; `crates/tmu-nn/benches/compare_train_step.py` runs
-//! it next to the same step in PyTorch.
+//! statistics) on the CPU or a CUDA GPU and prints images per second;
+//! `crates/tmu-nn/benches/compare_train_step.py` runs it next to the same step in PyTorch on the
+//! CPU, `cargo xtask gpu-check` on a GPU.
 //!
 //! `cargo run --release -p tmu-nn --example bench_train_step -- [--impl ops|zoo|candle]
-//! [--batch 128] [--steps 5] [--warmup 2] [--profile] [--no-keep-freed-memory]`
+//! [--device cpu|cuda] [--precision f32|tf32|bf16] [--batch 128] [--steps 5] [--warmup 2]
+//! [--phases] [--profile] [--no-keep-freed-memory]` (`--device cuda` needs `--features cuda`)
 //! - `ops` (default): a ResNet-18 written here from `tmu_nn::ops` (fused batch norm + ReLU,
-//!   `add_relu`, in-place SGD);
+//!   `add_relu`, in-place SGD; cuDNN and tmu-nn's kernels on CUDA);
 //! - `zoo`: `tmu_nn::Network` with the model zoo's `resnet18` (whatever layers it uses now) and
 //!   `tmu_nn::ops::sgd_momentum_update`;
 //! - `candle`: the plain candle 0.11 layers (its conv2d, `candle_nn::BatchNorm`, ReLU, an SGD of
-//!   candle ops): the "before" number.
+//!   candle ops): the "before" number (f32 and tf32 only).
 //!
-//! `--profile` prints the time spent in each fast kernel per step. Unless
-//! `--no-keep-freed-memory`, the bench calls `tmu_nn::ops::keep_freed_memory` first, as a CPU
-//! training program should.
+//! Precision (CUDA): `f32` strict (no TF32 in convolutions), `tf32` (TF32 allowed in convolutions
+//! and matmuls), `bf16` (mixed precision: bf16 activations and convolution weights, f32 batch-norm
+//! statistics and master weights), the tiers of PyTorch's fp32, tf32 and bf16 numbers. On CUDA the
+//! steps run back to back and the device is synchronised only around the timed loop, unless
+//! `--phases` (a sync after each phase, for the forward / backward / SGD split). `--profile`
+//! prints the time spent in each fast CPU kernel per step. Unless `--no-keep-freed-memory`, the
+//! bench calls `tmu_nn::ops::keep_freed_memory` first, as a CPU training program should.
 
 use std::time::Instant;
 
@@ -22,7 +28,7 @@ use anyhow::{Context, Result, bail};
 use candle_core::{DType, Device, Module, ModuleT, Tensor, Var};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
-use tmu_nn::ops::{self, Conv2dCfg, SgdCfg};
+use tmu_nn::ops::{self, Conv2dCfg, Precision, SgdCfg};
 use tmu_nn::{ArchConfig, Network, NetworkSpec};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -34,6 +40,9 @@ enum Impl {
 
 struct Args {
     imp: Impl,
+    device: String,
+    precision: Precision,
+    phases: bool,
     batch: usize,
     steps: usize,
     warmup: usize,
@@ -42,7 +51,17 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args> {
-    let mut a = Args { imp: Impl::Ops, batch: 128, steps: 5, warmup: 2, profile: false, keep_freed_memory: true };
+    let mut a = Args {
+        imp: Impl::Ops,
+        device: "cpu".into(),
+        precision: Precision::F32,
+        phases: false,
+        batch: 128,
+        steps: 5,
+        warmup: 2,
+        profile: false,
+        keep_freed_memory: true,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -55,6 +74,9 @@ fn parse_args() -> Result<Args> {
                     other => bail!("unknown --impl {other}, expected ops, zoo or candle"),
                 }
             }
+            "--device" => a.device = value()?,
+            "--precision" => a.precision = value()?.parse().map_err(anyhow::Error::msg)?,
+            "--phases" => a.phases = true,
             "--batch" => a.batch = value()?.parse().context("--batch")?,
             "--steps" => a.steps = value()?.parse().context("--steps")?,
             "--warmup" => a.warmup = value()?.parse().context("--warmup")?,
@@ -63,15 +85,21 @@ fn parse_args() -> Result<Args> {
             other => bail!("unknown argument {other}"),
         }
     }
+    if a.imp == Impl::Candle && a.precision == Precision::Bf16 {
+        bail!("--impl candle runs in f32 or tf32 only (candle has no mixed precision)");
+    }
+    if a.device == "cpu" && a.precision != Precision::F32 {
+        bail!("--precision {} needs --device cuda", a.precision);
+    }
     Ok(a)
 }
 
-/// Seeded normal initialisation (Kaiming-like scale).
-fn randn(rng: &mut rand_chacha::ChaCha8Rng, shape: &[usize], std: f64) -> Result<Var> {
+/// Seeded normal initialisation (Kaiming-like scale), drawn on the host.
+fn randn(rng: &mut rand_chacha::ChaCha8Rng, shape: &[usize], std: f64, dev: &Device) -> Result<Var> {
     let n: usize = shape.iter().product();
     let dist = Normal::new(0.0f32, std as f32)?;
     let v: Vec<f32> = (0..n).map(|_| dist.sample(rng)).collect();
-    Ok(Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu)?)?)
+    Ok(Var::from_tensor(&Tensor::from_vec(v, shape, dev)?)?)
 }
 
 /// A bias-free convolution followed by batch norm (the unit of ResNet-18).
@@ -86,12 +114,19 @@ struct ConvBn {
 }
 
 impl ConvBn {
-    fn new(rng: &mut rand_chacha::ChaCha8Rng, ci: usize, co: usize, k: usize, stride: usize) -> Result<Self> {
-        let w = randn(rng, &[co, ci, k, k], (2.0 / (ci * k * k) as f64).sqrt())?;
-        let gamma = Var::from_tensor(&Tensor::ones(co, DType::F32, &Device::Cpu)?)?;
-        let beta = Var::from_tensor(&Tensor::zeros(co, DType::F32, &Device::Cpu)?)?;
-        let running_mean = Var::from_tensor(&Tensor::zeros(co, DType::F32, &Device::Cpu)?)?;
-        let running_var = Var::from_tensor(&Tensor::ones(co, DType::F32, &Device::Cpu)?)?;
+    fn new(
+        rng: &mut rand_chacha::ChaCha8Rng,
+        ci: usize,
+        co: usize,
+        k: usize,
+        stride: usize,
+        dev: &Device,
+    ) -> Result<Self> {
+        let w = randn(rng, &[co, ci, k, k], (2.0 / (ci * k * k) as f64).sqrt(), dev)?;
+        let gamma = Var::from_tensor(&Tensor::ones(co, DType::F32, dev)?)?;
+        let beta = Var::from_tensor(&Tensor::zeros(co, DType::F32, dev)?)?;
+        let running_mean = Var::from_tensor(&Tensor::zeros(co, DType::F32, dev)?)?;
+        let running_var = Var::from_tensor(&Tensor::ones(co, DType::F32, dev)?)?;
         let candle_bn = candle_nn::BatchNorm::new(
             co,
             running_mean.as_tensor().clone(),
@@ -142,22 +177,23 @@ struct ResNet18 {
 }
 
 impl ResNet18 {
-    fn new(seed: u64) -> Result<Self> {
+    fn new(seed: u64, dev: &Device) -> Result<Self> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let stem = ConvBn::new(&mut rng, 3, 64, 3, 1)?;
+        let stem = ConvBn::new(&mut rng, 3, 64, 3, 1, dev)?;
         let mut blocks = Vec::new();
         let mut ci = 64;
         for (co, stride) in [(64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)] {
-            let shortcut = (stride != 1 || ci != co).then(|| ConvBn::new(&mut rng, ci, co, 1, stride)).transpose()?;
+            let shortcut =
+                (stride != 1 || ci != co).then(|| ConvBn::new(&mut rng, ci, co, 1, stride, dev)).transpose()?;
             blocks.push(Block {
-                c1: ConvBn::new(&mut rng, ci, co, 3, stride)?,
-                c2: ConvBn::new(&mut rng, co, co, 3, 1)?,
+                c1: ConvBn::new(&mut rng, ci, co, 3, stride, dev)?,
+                c2: ConvBn::new(&mut rng, co, co, 3, 1, dev)?,
                 shortcut,
             });
             ci = co;
         }
-        let fc_w = randn(&mut rng, &[10, 512], (1.0 / 512f64).sqrt())?;
-        let fc_b = Var::from_tensor(&Tensor::zeros(10, DType::F32, &Device::Cpu)?)?;
+        let fc_w = randn(&mut rng, &[10, 512], (1.0 / 512f64).sqrt(), dev)?;
+        let fc_b = Var::from_tensor(&Tensor::zeros(10, DType::F32, dev)?)?;
         Ok(Self { stem, blocks, fc_w, fc_b })
     }
 
@@ -189,7 +225,8 @@ impl ResNet18 {
                 Impl::Candle => (y + s)?.relu()?,
             };
         }
-        let pooled = x.mean((2, 3))?;
+        // the head in f32 (bf16 activations widened), as the model zoo's global pooling does
+        let pooled = x.to_dtype(DType::F32)?.mean((2, 3))?;
         let fc = candle_nn::Linear::new(self.fc_w.as_tensor().clone(), Some(self.fc_b.as_tensor().clone()));
         Ok(fc.forward(&pooled)?)
     }
@@ -209,12 +246,12 @@ fn candle_sgd(p: &Var, g: &Tensor, buf: &mut Option<Tensor>, cfg: &SgdCfg) -> Re
 
 /// The network under test: its forward pass and its trainable parameters.
 enum Net {
-    Own(ResNet18, Impl),
+    Own(ResNet18, Impl, Precision),
     Zoo(Network),
 }
 
 impl Net {
-    fn new(imp: Impl) -> Result<Self> {
+    fn new(imp: Impl, dev: &Device, precision: Precision) -> Result<Self> {
         Ok(match imp {
             Impl::Zoo => {
                 let spec = NetworkSpec {
@@ -224,22 +261,28 @@ impl Net {
                     mean: vec![0.5; 3],
                     std: vec![0.25; 3],
                 };
-                Net::Zoo(Network::new(spec, &Device::Cpu, 0)?)
+                let net = Network::new(spec, dev, 0)?;
+                net.set_precision(precision)?;
+                Net::Zoo(net)
             }
-            own => Net::Own(ResNet18::new(0)?, own),
+            own => Net::Own(ResNet18::new(0, dev)?, own, precision),
         })
     }
 
     fn params(&self) -> Vec<Var> {
         match self {
-            Net::Own(m, _) => m.params().into_iter().cloned().collect(),
+            Net::Own(m, ..) => m.params().into_iter().cloned().collect(),
             Net::Zoo(n) => n.trainable_vars().into_iter().map(|(_, v)| v).collect(),
         }
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Net::Own(m, imp) => m.forward(*imp, x),
+            Net::Own(m, imp, p) => {
+                // as `Network` does: bf16 input under mixed precision, the tier in scope for the ops
+                let x = x.to_dtype(p.activation_dtype())?;
+                ops::with_precision(*p, || m.forward(*imp, &x))
+            }
             Net::Zoo(n) => Ok(n.forward_t(x, true)?),
         }
     }
@@ -247,28 +290,43 @@ impl Net {
 
 fn main() -> Result<()> {
     let args = parse_args()?;
-    let kept = args.keep_freed_memory && ops::keep_freed_memory();
-    let net = Net::new(args.imp)?;
+    let dev = match args.device.as_str() {
+        "cpu" => Device::Cpu,
+        "cuda" => Device::new_cuda(0).context("cannot open cuda:0 (was the bench built with --features cuda?)")?,
+        other => bail!("unknown --device {other}, expected cpu or cuda"),
+    };
+    set_tf32(args.precision == Precision::Tf32);
+    let kept = dev.is_cpu() && args.keep_freed_memory && ops::keep_freed_memory();
+    let net = Net::new(args.imp, &dev, args.precision)?;
     let params = net.params();
     let mut bufs: Vec<Option<Tensor>> = vec![None; params.len()];
     let cfg = SgdCfg { lr: 0.1, momentum: 0.9, weight_decay: 5e-4, dampening: 0.0, nesterov: false };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let normal = Normal::new(0f32, 1.0)?;
     let xs: Vec<f32> = (0..args.batch * 3 * 32 * 32).map(|_| normal.sample(&mut rng)).collect();
-    let x = Tensor::from_vec(xs, (args.batch, 3, 32, 32), &Device::Cpu)?;
+    let x = Tensor::from_vec(xs, (args.batch, 3, 32, 32), &dev)?;
     let ys: Vec<u32> = (0..args.batch as u32).map(|i| i % 10).collect();
-    let y = Tensor::from_vec(ys, args.batch, &Device::Cpu)?;
-    let (mut t_fwd, mut t_bwd, mut t_opt, mut t_total) = (0.0, 0.0, 0.0, 0.0);
+    let y = Tensor::from_vec(ys, args.batch, &dev)?;
+    // On CUDA, phases are timed only with --phases (a sync after each); on the CPU always.
+    let phases = dev.is_cpu() || args.phases;
+    let sync = || -> Result<()> { if phases { Ok(dev.synchronize()?) } else { Ok(()) } };
+    let (mut t_fwd, mut t_bwd, mut t_opt) = (0.0, 0.0, 0.0);
+    let mut losses = Vec::new();
+    let mut timed_start = Instant::now();
     for step in 0..args.warmup + args.steps {
         if step == args.warmup {
+            dev.synchronize()?;
             ops::reset_profile();
             ops::set_profiling(args.profile);
+            timed_start = Instant::now();
         }
         let t0 = Instant::now();
         let logits = net.forward(&x)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &y)?;
+        sync()?;
         let t1 = Instant::now();
         let grads = loss.backward()?;
+        sync()?;
         let t2 = Instant::now();
         for (p, buf) in params.iter().zip(bufs.iter_mut()) {
             let g = grads.get(p.as_tensor()).context("a parameter has no gradient")?;
@@ -278,15 +336,24 @@ fn main() -> Result<()> {
             }
         }
         drop(grads);
+        sync()?;
         let t3 = Instant::now();
-        let loss = loss.to_scalar::<f32>()?;
         if step >= args.warmup {
             t_fwd += (t1 - t0).as_secs_f64();
             t_bwd += (t2 - t1).as_secs_f64();
             t_opt += (t3 - t2).as_secs_f64();
-            t_total += (t3 - t0).as_secs_f64();
         }
-        eprintln!("step {step}: loss {loss:.4}, {:.0} ms", (t3 - t0).as_secs_f64() * 1e3);
+        if dev.is_cpu() {
+            let l = loss.to_scalar::<f32>()?;
+            eprintln!("step {step}: loss {l:.4}, {:.0} ms", (t3 - t0).as_secs_f64() * 1e3);
+        }
+        losses.push(loss.detach());
+    }
+    dev.synchronize()?;
+    let t_total = timed_start.elapsed().as_secs_f64();
+    let losses = Tensor::stack(&losses, 0)?.to_vec1::<f32>()?;
+    if let Some(bad) = losses.iter().find(|l| !l.is_finite()) {
+        bail!("the loss is {bad}: the training step is broken");
     }
     let n = args.steps as f64;
     let name = match args.imp {
@@ -294,15 +361,21 @@ fn main() -> Result<()> {
         Impl::Zoo => "zoo",
         Impl::Candle => "candle",
     };
+    let split = if phases {
+        format!(": forward {:.1}, backward {:.1}, sgd {:.1}", t_fwd / n * 1e3, t_bwd / n * 1e3, t_opt / n * 1e3)
+    } else {
+        String::new()
+    };
     println!(
-        "candle-{name} cpu fp32 batch={} threads={} keep_freed_memory={kept} {:.1} img/s ({:.1} ms/step: forward {:.0}, backward {:.0}, sgd {:.0})",
+        "candle-{name} {} {} batch={} threads={} keep_freed_memory={kept} {:.1} img/s ({:.1} ms/step{split}) loss {:.4} -> {:.4}",
+        args.device,
+        args.precision,
         args.batch,
         rayon::current_num_threads(),
         args.batch as f64 * n / t_total,
         t_total / n * 1e3,
-        t_fwd / n * 1e3,
-        t_bwd / n * 1e3,
-        t_opt / n * 1e3
+        losses.first().copied().unwrap_or(f32::NAN),
+        losses.last().copied().unwrap_or(f32::NAN),
     );
     if args.profile {
         let mut kernels = 0.0;
@@ -318,4 +391,13 @@ fn main() -> Result<()> {
         println!("  {:24} {:>15} {:8.1} ms/step", "(outside the kernels)", "", (t_total - kernels) / n * 1e3);
     }
     Ok(())
+}
+
+/// TF32 for candle's f32 matmuls (the classifier head) under `--precision tf32` (the
+/// convolutions take the tier from `ops::with_precision`).
+fn set_tf32(on: bool) {
+    #[cfg(feature = "cuda")]
+    candle_core::cuda_backend::set_gemm_reduced_precision_f32(on);
+    #[cfg(not(feature = "cuda"))]
+    let _ = on;
 }
