@@ -8,9 +8,9 @@ use rayon::prelude::*;
 /// (AVX-512F, else AVX2, else the baseline x86-64's SSE2, 4 lanes wide): for element-wise
 /// kernels written as plain loops over fixed-size blocks, which LLVM then vectorises.
 macro_rules! multiversion {
-    ($(#[$m:meta])* fn $name:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?)) => {
+    ($(#[$m:meta])* $vis:vis fn $name:ident = $body:ident($($arg:ident: $ty:ty),* $(,)?)) => {
         $(#[$m])*
-        fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]

@@ -15,6 +15,7 @@ mod precision;
 mod profile;
 mod relu;
 mod sgd;
+mod winograd_tiles;
 
 pub use alloc::keep_freed_memory;
 pub use batch_norm::{batch_norm_eval, batch_norm_relu_train, batch_norm_train, update_running_stats};
