@@ -1,7 +1,8 @@
 // Training-mode batch normalisation over NCHW tensors (f32 or bf16 activations; gamma, beta and
 // the statistics in f32, sums in double): statistics, the normalise(+ReLU) pass and the backward.
 //
-// x is [B, C, HW]; channel c has N = B * HW values. The partial kernels run on a (P, C) grid:
+// x is [B, C, HW] with B * C * HW < 2^32 (checked by the caller), so that index arithmetic runs
+// in 32 bits; channel c has N = B * HW values. The partial kernels run on a (P, C) grid:
 // block (p, c) sums over values p * chunk .. min((p + 1) * chunk, N) of channel c, in float per
 // thread (a few dozen values each) and in double across the block; the final kernels add the P
 // partials of a channel in a fixed order. Forward sums are shifted by the channel's first value
@@ -19,7 +20,7 @@ __device__ __forceinline__ void stats_partial(const T* x, double* part, uint32_t
   const float shift = to_f(x[(uint64_t)c * HW]);
   float s = 0.f, q = 0.f;
   for (uint64_t e = start + threadIdx.x; e < end; e += THREADS) {
-    const uint64_t b = e / HW, i = e - b * HW;
+    const uint32_t e32 = (uint32_t)e, b = e32 / HW, i = e32 - b * HW;
     const float d = to_f(x[(b * C + c) * HW + i]) - shift;
     s += d;
     q += d * d;
@@ -60,7 +61,7 @@ template <typename T>
 __device__ __forceinline__ void apply(const T* x, const float* gamma, const float* beta, const float* mean,
                                       const float* invstd, T* y, uint64_t total, uint32_t C, uint32_t HW, int relu) {
   GRID_STRIDE(i, total) {
-    const uint32_t c = (uint32_t)((i / HW) % C);
+    const uint32_t c = ((uint32_t)i / HW) % C;
     float v = (to_f(x[i]) - mean[c]) * (gamma[c] * invstd[c]) + beta[c];
     if (relu) v = fmaxf(v, 0.f);
     y[i] = from_f<T>(v);
@@ -85,8 +86,8 @@ __device__ __forceinline__ void bwd_partial(const T* x, const T* y, const T* dy,
   const float m = mean[c];
   float s = 0.f, q = 0.f;
   for (uint64_t e = start + threadIdx.x; e < end; e += THREADS) {
-    const uint64_t b = e / HW, i = e - b * HW;
-    const uint64_t at = (b * C + c) * HW + i;
+    const uint32_t e32 = (uint32_t)e, b = e32 / HW, i = e32 - b * HW;
+    const uint32_t at = (b * C + c) * HW + i;
     const float d = grad_in(y, dy, at, relu);
     s += d;
     q += d * (to_f(x[at]) - m);
@@ -126,7 +127,7 @@ __device__ __forceinline__ void bwd_apply(const T* x, const T* y, const T* dy, c
                                           const float* mean, const float* invstd, const float* coef, T* dx,
                                           uint64_t total, uint32_t C, uint32_t HW, int relu) {
   GRID_STRIDE(i, total) {
-    const uint32_t c = (uint32_t)((i / HW) % C);
+    const uint32_t c = ((uint32_t)i / HW) % C;
     const float d = grad_in(y, dy, i, relu);
     const float v = gamma[c] * invstd[c] * (d - coef[2 * c] - (to_f(x[i]) - mean[c]) * coef[2 * c + 1]);
     dx[i] = from_f<T>(v);
