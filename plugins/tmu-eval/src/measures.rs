@@ -2,7 +2,7 @@
 //! outputs and their L2 distance, agreement of correctness, Delta, accuracy on a subset, and the
 //! loss-threshold membership-inference attack. Everything in f64.
 
-use crate::quantile::quantile;
+use tmu_stats::{StatsError, quantile};
 
 /// Softmax of one row of logits, in f64 (the maximum is subtracted first).
 pub fn softmax_f64(logits: &[f32]) -> Vec<f64> {
@@ -61,9 +61,15 @@ pub struct Attack {
 /// The population loss-threshold attack (Ye et al., CCS 2022): the threshold is the
 /// `alpha`-quantile (linear interpolation) of the per-sample losses on non-members, so that a
 /// fraction `alpha` of non-members would be flagged; a target sample is flagged a member when
-/// its loss is at most the threshold. Both loss lists non-empty, finite.
+/// its loss is at most the threshold. Both loss lists non-empty, `alpha` in [0, 1] (the stage
+/// checks both before it runs). NaN among the population losses (a model that diverged) makes
+/// the threshold and the rate NaN, null in `metrics.json`, as NumPy's quantile is NaN there.
 pub fn loss_threshold_attack(population_losses: &[f64], target_losses: &[f64], alpha: f64) -> Attack {
-    let threshold = quantile(population_losses, alpha);
+    let threshold = match quantile(population_losses, alpha) {
+        Ok(threshold) => threshold,
+        Err(StatsError::NotANumber { .. }) => return Attack { threshold: f64::NAN, rate: f64::NAN },
+        Err(e) => panic!("loss-threshold attack: {e}"),
+    };
     let flagged = target_losses.iter().filter(|&&l| l <= threshold).count();
     Attack { threshold, rate: flagged as f64 / target_losses.len() as f64 }
 }
@@ -91,5 +97,8 @@ mod tests {
         // 0.25-quantile = 0.2 exactly: 0.2 itself is flagged.
         let a = loss_threshold_attack(&population, &[0.05, 0.2, 0.21, 3.0], 0.25);
         assert_eq!(a, Attack { threshold: 0.2, rate: 0.5 });
+        // A diverged model: no threshold, no rate.
+        let a = loss_threshold_attack(&[0.1, f64::NAN], &[0.05], 0.25);
+        assert!(a.threshold.is_nan() && a.rate.is_nan(), "{a:?}");
     }
 }

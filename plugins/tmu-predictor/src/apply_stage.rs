@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tmu_plugin::artifact::{Features, Labels, write_metrics};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+use tmu_stats::auc;
 
 use crate::inputs::{read_easy, read_features, select_columns};
 use crate::mlp::sigmoid;
 use crate::model_file::Predictor;
 use crate::preprocess::preprocess;
-use crate::scores::{Confusion, auc};
+use crate::scores::Confusion;
 use crate::threshold::{half, hard_count, twin_rate};
 
 /// How p(easy) becomes a label.
@@ -127,7 +128,7 @@ impl Stage for PredictorApply {
         let n_hard = easy.iter().filter(|e| !**e).count();
         let truth = if inputs.contains("truth") {
             let (true_easy, _) = read_easy(inputs, "truth", Some(ids))?;
-            let diagnostics = diagnose(&easy, &true_easy, &p_easy, &raw, &predictor.features);
+            let diagnostics = diagnose(&easy, &true_easy, &p_easy, &raw, &predictor.features)?;
             ctx.summary("accuracy", diagnostics["accuracy"].clone());
             ctx.summary("auc", diagnostics["auc"].clone());
             diagnostics
@@ -162,7 +163,7 @@ fn max_opt(acc: Option<f64>, p: f64) -> Option<f64> {
 /// easy, precision and recall on hard, the confusion counts, and each raw feature's AUC for
 /// *hard* when ranked by value (higher value => hard; 0.5 is chance, below 0.5 the feature
 /// points the other way).
-fn diagnose(easy: &[bool], true_easy: &[bool], p_easy: &[f64], raw: &[f32], names: &[String]) -> Value {
+fn diagnose(easy: &[bool], true_easy: &[bool], p_easy: &[f64], raw: &[f32], names: &[String]) -> anyhow::Result<Value> {
     let confusion = Confusion::new(easy, true_easy);
     let n = true_easy.len();
     let n_true_hard = true_easy.iter().filter(|e| !**e).count();
@@ -173,20 +174,21 @@ fn diagnose(easy: &[bool], true_easy: &[bool], p_easy: &[f64], raw: &[f32], name
         .enumerate()
         .map(|(j, name)| {
             let column: Vec<f64> = (0..n).map(|i| f64::from(raw[i * f + j])).collect();
-            (name.clone(), json!(auc(&column, &true_hard)))
+            let auc = auc(&column, &true_hard).with_context(|| format!("the AUC of feature `{name}`"))?;
+            Ok((name.clone(), json!(auc)))
         })
-        .collect();
-    json!({
+        .collect::<anyhow::Result<_>>()?;
+    Ok(json!({
         "easy": n - n_true_hard,
         "hard": n_true_hard,
         "hard_rate": n_true_hard as f64 / n as f64,
         "accuracy": confusion.accuracy(),
         "all_easy_accuracy": confusion.all_easy_accuracy(),
-        "auc": auc(p_easy, true_easy),
+        "auc": auc(p_easy, true_easy).context("the AUC of p(easy)")?,
         "hard_precision": confusion.hard_precision(),
         "hard_recall": confusion.hard_recall(),
         "confusion": confusion,
         "feature_auc": feature_auc,
         "feature_auc_orientation": "AUC of the raw feature value as a score for hard (higher value => hard)",
-    })
+    }))
 }

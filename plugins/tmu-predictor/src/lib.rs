@@ -8,7 +8,7 @@
 //!   against the true labels when given).
 //!
 //! Preprocessing ([`preprocess`]) is per set: winsorise each column to
-//! [Q1 - k IQR, Q3 + k IQR] (NumPy's linear-interpolation quantiles), then min-max to [0, 1]
+//! [Q1 - k IQR, Q3 + k IQR] (NumPy's linear-interpolation quantiles, from tmu-stats), then min-max to [0, 1]
 //! (a constant column scales to 0). The MLP ([`mlp`]) is F -> 32 -> 16 -> 1 with ReLU, trained
 //! with BCE with logits by Adam ([`fit`]); it runs on the CPU.
 //!
@@ -22,7 +22,6 @@ mod inputs;
 pub mod mlp;
 pub mod model_file;
 pub mod preprocess;
-pub mod quantile;
 pub mod scores;
 pub mod threshold;
 mod train_stage;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::quantile::quantile_sorted;
+use tmu_stats::quantile_sorted;
 
 /// What preprocessing did to one column (reported in the stages' metrics).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -22,12 +22,13 @@ pub struct ColumnScaling {
     pub max: f64,
 }
 
-/// One column: winsorised with factor `k`, then min-max scaled; computed in f64.
+/// One column (finite values, at least one): winsorised with factor `k`, then min-max scaled;
+/// computed in f64.
 pub fn scale_column(values: &[f64], k: f64) -> (Vec<f64>, ColumnScaling) {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let q1 = quantile_sorted(&sorted, 0.25);
-    let q3 = quantile_sorted(&sorted, 0.75);
+    let quartile = |q| quantile_sorted(&sorted, q).expect("a non-empty column of finite values");
+    let (q1, q3) = (quartile(0.25), quartile(0.75));
     let iqr = q3 - q1;
     let (lower, upper) = (q1 - k * iqr, q3 + k * iqr);
     let clipped: Vec<f64> = values.iter().map(|&v| v.clamp(lower, upper)).collect();

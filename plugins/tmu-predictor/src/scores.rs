@@ -1,36 +1,7 @@
-//! Ranking and classification diagnostics: ROC AUC with ties (scikit-learn's
-//! `roc_auc_score`), the confusion of predicted against true generalization labels, precision
-//! and recall on the hard class.
+//! Classification diagnostics: the confusion of predicted against true generalization labels,
+//! precision and recall on the hard class. (The ROC AUC is `tmu_stats::auc`.)
 
 use serde::Serialize;
-
-/// ROC AUC of `scores` for the positives in `positive`: the Mann-Whitney statistic with average
-/// ranks for ties (a tied positive-negative pair counts 1/2, as the trapezoidal ROC of
-/// scikit-learn does). `None` when either class is absent (the AUC is undefined).
-pub fn auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
-    assert_eq!(scores.len(), positive.len(), "one label per score");
-    let n_pos = positive.iter().filter(|p| **p).count();
-    let n_neg = positive.len() - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return None;
-    }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    // Sum of the (1-based, tie-averaged) ranks of the positives.
-    let mut rank_sum = 0.0f64;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
-        let mean_rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum += mean_rank * order[i..=j].iter().filter(|&&k| positive[k]).count() as f64;
-        i = j + 1;
-    }
-    let (p, n) = (n_pos as f64, n_neg as f64);
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
-}
 
 /// Counts of predicted against true generalization labels (easy = positive of "easy").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -90,14 +61,6 @@ fn ratio(a: usize, b: usize) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn auc_edge_cases() {
-        assert_eq!(auc(&[0.1, 0.9], &[false, true]), Some(1.0));
-        assert_eq!(auc(&[0.9, 0.1], &[false, true]), Some(0.0));
-        assert_eq!(auc(&[0.5, 0.5, 0.5], &[false, true, true]), Some(0.5));
-        assert_eq!(auc(&[0.1, 0.2], &[true, true]), None);
-    }
 
     #[test]
     fn confusion_rates() {

@@ -9,13 +9,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_plugin::artifact::write_metrics;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
+use tmu_stats::auc;
 
 use crate::fit::{FitSettings, class_weights, fit};
 use crate::inputs::{read_easy, read_features};
 use crate::mlp::{PredictorMlp, layer_sizes, sigmoid};
 use crate::model_file::Predictor;
 use crate::preprocess::preprocess;
-use crate::scores::{Confusion, auc};
+use crate::scores::Confusion;
 use crate::threshold::half;
 
 /// Config of `predictor.train`.
@@ -169,7 +170,7 @@ impl Stage for PredictorTrain {
         predictor.save(&ctx.output_path("model"), wall_seconds)?;
 
         let [w_hard, w_easy] = class_weights(&easy, config.balance);
-        let auc = auc(&p_easy, &easy);
+        let auc = auc(&p_easy, &easy).context("the AUC of p(easy) on the twin set")?;
         let metrics = json!({
             "n": n,
             "features": features.names,

@@ -13,7 +13,7 @@
 //!   feature's AUC) and `features_scatter` (twin against real features, easy and hard).
 //! - `features.join` ([`FeaturesJoin`]): feature artifacts of the same samples into one.
 //!
-//! The statistics ([`stats`]) are checked against SciPy (`scripts/stats_reference.py`). Plot
+//! The statistics come from tmu-stats (checked against SciPy, NumPy and scikit-learn there). Plot
 //! text uses a font shipped in `fonts/` (DejaVu Sans, cut down), so no system font is needed.
 //! Nothing here uses candle.
 
@@ -24,7 +24,6 @@ pub mod long;
 mod markdown;
 pub mod plots;
 mod report_stage;
-pub mod stats;
 
 pub use inputs::{LabelledFeatures, PointResults, read_points};
 pub use join_stage::{FeaturesJoin, FeaturesJoinConfig};

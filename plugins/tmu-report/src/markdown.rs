@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::inputs::PointResults;
 use crate::long::{Row, series};
-use crate::stats::{Paired, compare, mean, std};
+use tmu_stats::{Paired, StatsError, compare, mean, sample_std};
 
 /// A metric's value as the tables show it: fractions (accuracies, agreement, MIA rates) in
 /// percent, Delta in percentage points, the rest with four significant digits.
@@ -29,7 +29,7 @@ fn number(metric: &str, v: f64) -> String {
 
 /// `mean ± std` of the values (`mean` alone for one, `-` for none).
 pub fn mean_std(metric: &str, values: &[f64]) -> String {
-    match (mean(values), std(values)) {
+    match (mean(values), sample_std(values)) {
         (Some(m), Some(s)) => format!("{} ± {}", number(metric, m), number(metric, s)),
         (Some(m), None) => number(metric, m),
         _ => "-".to_string(),
@@ -120,7 +120,7 @@ pub fn by_axis(
 }
 
 /// The comparison of `reference` with `other` on `metric` over the points both measured.
-pub fn paired(rows: &[Row], reference: &str, other: &str, metric: &str, tie: f64) -> Paired {
+pub fn paired(rows: &[Row], reference: &str, other: &str, metric: &str, tie: f64) -> Result<Paired, StatsError> {
     let mine = series(rows, reference, metric);
     let theirs = series(rows, other, metric);
     let (a, b): (Vec<f64>, Vec<f64>) =
@@ -144,7 +144,7 @@ pub fn paired_section(
     methods: &[String],
     metrics: &[String],
     tie: f64,
-) {
+) -> Result<(), StatsError> {
     for metric in metrics {
         let _ = writeln!(out, "### {}: `{reference}` against each method (lower is better)\n", title(metric));
         let header: Vec<String> = [
@@ -162,13 +162,13 @@ pub fn paired_section(
             .iter()
             .filter(|m| m.as_str() != reference)
             .map(|other| {
-                let p = paired(rows, reference, other, metric, tie);
+                let p = paired(rows, reference, other, metric, tie)?;
                 let diff = match (p.mean_diff, p.std_diff) {
                     (Some(m), Some(s)) => format!("{} ± {}", signed(metric, m), number(metric, s)),
                     (Some(m), None) => signed(metric, m),
                     _ => "-".to_string(),
                 };
-                vec![
+                Ok(vec![
                     format!("`{other}`"),
                     p.n.to_string(),
                     format!("{} / {} / {}", p.wins, p.ties, p.losses),
@@ -176,11 +176,12 @@ pub fn paired_section(
                     p_value(p.sign_p),
                     p_value(p.t_p),
                     p_value(p.wilcoxon_p),
-                ]
+                ])
             })
-            .collect();
+            .collect::<Result<_, StatsError>>()?;
         table(out, &header, &body);
     }
+    Ok(())
 }
 
 fn signed(metric: &str, v: f64) -> String {

@@ -127,7 +127,8 @@ impl Stage for ReportSweep {
                  mean difference = `{}` - method. Sign test and Wilcoxon signed-rank test leave ties out.\n",
                 config.reference, config.tie, config.reference
             );
-            markdown::paired_section(&mut md, &rows, &config.reference, &compared, &config.compare, config.tie);
+            markdown::paired_section(&mut md, &rows, &config.reference, &compared, &config.compare, config.tie)
+                .context("comparing the methods pairwise")?;
         } else {
             ctx.warn(format!("no method `{}` in the metrics: no paired comparisons", config.reference));
             let _ = writeln!(md, "No method `{}`: no paired comparisons.\n", config.reference);
@@ -149,7 +150,7 @@ impl Stage for ReportSweep {
         ctx.summary("points", points.len());
         for m in compared.iter().take(3) {
             let v: Vec<f64> = series(&rows, m, "delta").into_iter().map(|(_, v)| v).collect();
-            if let Some(mu) = crate::stats::mean(&v) {
+            if let Some(mu) = tmu_stats::mean(&v) {
                 ctx.summary(&format!("delta.{m}"), mu);
             }
         }
@@ -321,7 +322,8 @@ fn write_paired_csv(path: &Path, rows: &[Row], config: &ReportSweepConfig, metho
     let text = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for metric in &config.compare {
         for other in methods.iter().filter(|m| **m != config.reference) {
-            let p = markdown::paired(rows, &config.reference, other, metric, config.tie);
+            let p = markdown::paired(rows, &config.reference, other, metric, config.tie)
+                .with_context(|| format!("comparing `{}` with `{other}` on `{metric}`", config.reference))?;
             w.write_record([
                 metric.clone(),
                 config.reference.clone(),

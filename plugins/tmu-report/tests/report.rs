@@ -1,6 +1,7 @@
 //! `report.sweep` and `features.join` on small synthetic inputs: the long CSV, mean and std,
-//! paired comparisons (their p-values are the SciPy values of `tests/data/stats_reference.json`,
-//! case `small`), the plots written and not blank, and what happens without optional inputs.
+//! paired comparisons (their p-values are SciPy's, as stored in tmu-stats'
+//! `tests/reference/paired_reference.json`, case `small`), the plots written and not blank, and
+//! what happens without optional inputs.
 
 use std::path::{Path, PathBuf};
 
@@ -101,11 +102,6 @@ fn inputs(dir: &Path, full: bool) -> Inputs {
     inputs
 }
 
-fn reference() -> serde_json::Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/stats_reference.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn the_report_writes_long_rows_tables_paired_comparisons_and_plots() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,16 +131,11 @@ fn the_report_writes_long_rows_tables_paired_comparisons_and_plots() {
     assert!(md.contains("### Δ (pp) by `fraction`"), "{md}");
     assert!(md.contains("| `tmu` | 1.50 ± 1.32 | 3.25 ± 1.06 |"), "{md}");
 
-    // Paired: tmu against finetune on Delta; p-values as SciPy computed them.
-    let r = reference();
-    let small = r["cases"].as_array().unwrap().iter().find(|c| c["name"] == "small").unwrap();
-    let p4 = |key: &str| format!("{:.4}", small[key].as_f64().unwrap());
-    let row = format!(
-        "| `finetune` | 5 | 4 / 0 / 1 | -0.90 ± 0.96 | {} | {} | {} |",
-        p4("sign_p"),
-        p4("t_p"),
-        p4("wilcoxon_p")
-    );
+    // Paired: tmu against finetune on Delta; p-values as SciPy 1.17.1 computed them for these
+    // values (tmu-stats' paired_reference.py, case `small`): binomtest(4, 5), ttest_rel and
+    // wilcoxon (normal approximation: |differences| tie).
+    let (sign_p, t_p, wilcoxon_p) = (0.375, 0.10453999977837544, 0.10405923452892792);
+    let row = format!("| `finetune` | 5 | 4 / 0 / 1 | -0.90 ± 0.96 | {sign_p:.4} | {t_p:.4} | {wilcoxon_p:.4} |");
     assert!(md.contains(&row), "{row}\n{md}");
     assert!(md.contains("| `original` | 5 | 5 / 0 / 0 |"), "{md}");
     let paired = std::fs::read_to_string(table.join("paired.csv")).unwrap();

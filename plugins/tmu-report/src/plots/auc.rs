@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::figure::{Figure, Slots, err, text};
-use crate::stats::{mean, std};
+use tmu_stats::{mean, sample_std};
 
 /// AUCs by score (`predictor`, then each feature).
 pub struct AucFigure {
@@ -49,7 +49,7 @@ impl Figure for AucFigure {
                 }))
                 .map_err(err)?;
             if let Some(mu) = mean(values) {
-                let sd = std(values).unwrap_or(0.0);
+                let sd = sample_std(values).unwrap_or(0.0);
                 chart
                     .draw_series(std::iter::once(ErrorBar::new_vertical(
                         i as f64,

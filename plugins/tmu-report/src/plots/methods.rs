@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::figure::{Figure, Slots, err, text, y_range};
-use crate::stats::{mean, std};
+use tmu_stats::{mean, sample_std};
 
 /// One metric over the methods.
 pub struct MethodPanel {
@@ -64,7 +64,7 @@ fn draw_panel<DB: DrawingBackend>(p: &MethodPanel, area: &DrawingArea<DB, Shift>
         });
         chart.draw_series(spread).map_err(err)?;
         if let Some(mu) = mean(values) {
-            let sd = std(values).unwrap_or(0.0);
+            let sd = sample_std(values).unwrap_or(0.0);
             chart
                 .draw_series(std::iter::once(ErrorBar::new_vertical(
                     i as f64,

@@ -1,22 +1,20 @@
 //! Per-set feature scaling for the scatter: each column winsorised to [Q1 - 1.5 IQR, Q3 + 1.5 IQR]
-//! (NumPy's linear-interpolation quantiles), then min-max to [0, 1] (a constant column is 0),
-//! as the predictor sees its inputs.
+//! (NumPy's linear-interpolation quantiles, from tmu-stats), then min-max to [0, 1] (a constant
+//! column is 0), as the predictor sees its inputs.
 
-/// NumPy's default (linear) quantile of sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
-    if i + 1 < sorted.len() { sorted[i] + frac * (sorted[i + 1] - sorted[i]) } else { sorted[i] }
-}
+use tmu_stats::quantile_sorted;
 
-/// One column scaled; empty in, empty out.
+/// One column scaled; empty in, empty out; a column holding NaN has no quartiles and comes out
+/// all NaN (nothing drawn).
 pub fn scale_per_set(column: &[f64]) -> Vec<f64> {
     if column.is_empty() {
         return Vec::new();
     }
     let mut sorted = column.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let (q1, q3) = (quantile(&sorted, 0.25), quantile(&sorted, 0.75));
+    let (Ok(q1), Ok(q3)) = (quantile_sorted(&sorted, 0.25), quantile_sorted(&sorted, 0.75)) else {
+        return vec![f64::NAN; column.len()];
+    };
     let (lo, hi) = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1));
     let clipped: Vec<f64> = column.iter().map(|v| v.clamp(lo, hi)).collect();
     let min = clipped.iter().copied().fold(f64::INFINITY, f64::min);

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::figure::{Figure, err, text, y_range};
-use crate::stats::{mean, std};
+use tmu_stats::{mean, sample_std};
 
 /// One metric against size.
 pub struct SizePanel {
@@ -42,7 +42,7 @@ pub fn by_size(values: &[(f64, f64)]) -> Vec<(f64, f64, f64)> {
         .into_iter()
         .filter_map(|x| {
             let v: Vec<f64> = values.iter().filter(|(s, _)| *s == x).map(|(_, v)| *v).collect();
-            mean(&v).map(|m| (x, m, std(&v).unwrap_or(0.0)))
+            mean(&v).map(|m| (x, m, sample_std(&v).unwrap_or(0.0)))
         })
         .collect()
 }
