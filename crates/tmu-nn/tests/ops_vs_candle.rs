@@ -171,6 +171,33 @@ fn conv2d_is_bit_reproducible() {
 }
 
 #[test]
+fn results_do_not_depend_on_the_thread_count() {
+    // every kernel path (Winograd, channels-last, im2col) and batch norm, in pools of 1 and 3
+    // threads: bit-identical
+    let run = || {
+        let mut out = Vec::new();
+        for (shape, k, s, p) in [([40, 16, 8, 8], 3, 1, 1), ([40, 16, 8, 8], 3, 2, 1), ([5, 6, 9, 9], 1, 1, 0)] {
+            let x = Var::from_tensor(&randn(1, &shape, 1.0)).unwrap();
+            let w = Var::from_tensor(&randn(2, &[12, shape[1], k, k], 0.3)).unwrap();
+            let y = ops::conv2d(&x, &w, None, Conv2dCfg { stride: s, padding: p }).unwrap();
+            let g = Var::from_tensor(&randn(3, &[12], 1.0)).unwrap();
+            let b = Var::from_tensor(&randn(4, &[12], 1.0)).unwrap();
+            let (z, m, v) = ops::batch_norm_relu_train(&y, &g, &b, 1e-5).unwrap();
+            let grads = (&z * randn(5, z.dims(), 1.0)).unwrap().sum_all().unwrap().backward().unwrap();
+            for t in [&y, &z, &m, &v, grads.get(&x).unwrap(), grads.get(&w).unwrap(), grads.get(&g).unwrap()] {
+                out.push(values(t));
+            }
+        }
+        out
+    };
+    let default = run();
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        assert!(pool.install(run) == default, "results changed with {threads} threads");
+    }
+}
+
+#[test]
 fn conv2d_rejects_bad_shapes() {
     let x = randn(1, &[2, 3, 5, 5], 1.0);
     let err = ops::conv2d(&x, &randn(2, &[4, 2, 3, 3], 1.0), None, Conv2dCfg::default()).unwrap_err();
