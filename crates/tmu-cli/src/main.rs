@@ -11,7 +11,6 @@ mod error;
 mod load;
 mod progress;
 mod reports;
-mod schema_text;
 mod summary;
 
 use std::process::ExitCode;

@@ -11,7 +11,8 @@
 //! Both steps fail with [`Diagnostics`]: every problem at once, each with its span, rendered
 //! like rustc by [`Diagnostics::render`]. [`cache_key`] says when a stage's cached outputs can
 //! be reused; [`pipeline_schema`] is the JSON Schema editors use; [`plan_text`] and
-//! [`plan_dot`] show a plan.
+//! [`plan_dot`] show a plan; [`stage_text`] (`tmu describe`) and [`stages_markdown`]
+//! (`docs/stages.md`) document stages from their self-descriptions.
 //!
 //! **Architecture invariant:** tmu-core does no IO (callers pass file text and path) and links
 //! neither candle nor libloading.
@@ -23,6 +24,7 @@ pub mod names;
 mod parse;
 mod plan;
 mod raw;
+mod reference;
 mod render;
 mod render_sweep;
 mod schema;
@@ -38,8 +40,9 @@ pub use names::OutputRef;
 pub use parse::{AXIS_KEYS, PLUGINS_KEYS, STAGE_KEYS, TOP_LEVEL_KEYS, parse};
 pub use plan::{Plan, PlannedInput, PlannedStage, PortBinding, UnknownStageError};
 pub use raw::{RawBinding, RawInput, RawPipeline, RawStage, RawValue, RawValueKind};
+pub use reference::{ConfigField, config_fields, stage_text, stages_markdown, type_text};
 pub use render::{plan_dot, plan_text};
-pub use schema::pipeline_schema;
+pub use schema::{pipeline_schema, pipeline_schema_text};
 pub use source::{LineCol, SourceFile, Span, Spanned};
 pub use suggest::{closest, did_you_mean};
 pub use sweep::{Axis, FieldRef, Point, SEED_AXIS, Sweep};

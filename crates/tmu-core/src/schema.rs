@@ -200,6 +200,14 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
     })
 }
 
+/// [`pipeline_schema`] as the file `tmu schema` writes (and `docs/pipeline.schema.json` holds):
+/// pretty-printed JSON with a final newline.
+pub fn pipeline_schema_text(catalog: &dyn StageCatalog) -> String {
+    let mut text = serde_json::to_string_pretty(&pipeline_schema(catalog)).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
 /// Whether `{}` satisfies a config schema (a schema that does not compile counts as not).
 fn empty_config_is_valid(schema: &Value) -> bool {
     jsonschema::options().build(schema).is_ok_and(|v| v.is_valid(&json!({})))

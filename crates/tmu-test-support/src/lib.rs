@@ -1,7 +1,10 @@
-//! Test helpers for tmu: small seeded data sets and an in-process stage harness.
+//! Test helpers for tmu: small seeded data sets, an in-process stage harness, and the snapshot
+//! of a plugin's self-description that the generated docs are made from.
 
 mod data;
 mod harness;
+mod snapshot;
 
 pub use data::{BlobsSpec, blobs};
 pub use harness::{RecordingHost, RunOptions, StageRun, config, run_stage, run_stage_with};
+pub use snapshot::{check_describe_snapshot, plugin_docs_dir};

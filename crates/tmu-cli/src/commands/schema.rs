@@ -10,8 +10,7 @@ use crate::load::load_registry;
 
 pub fn schema(output: Option<&Path>, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
     let registry = load_registry(plugins, Vec::new(), false)?;
-    let mut text = serde_json::to_string_pretty(&tmu_core::pipeline_schema(&registry))?;
-    text.push('\n');
+    let text = tmu_core::pipeline_schema_text(&registry);
     match output {
         Some(path) => {
             std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;

@@ -1,4 +1,5 @@
-//! JSON Schema fragments (as schemars writes them) in words: `integer (1 to 10)`, `"a" | "b"`.
+//! A stage's config schema (as schemars writes it) in words: its fields, each with a type such
+//! as `integer (1 to 10)` or `"a" | "b"`, a default and a description.
 
 use serde_json::Value;
 
@@ -67,8 +68,22 @@ pub fn type_text(root: &Value, schema: &Value) -> String {
     }
 }
 
-/// The fields of an object schema: (name, type, default, description, required).
-pub fn fields(root: &Value) -> Vec<(String, String, Option<String>, String, bool)> {
+/// One field of a stage's config, in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigField {
+    pub name: String,
+    /// The type in words: `integer (1 to 10)`, `"a" | "b"`, `list of number`, `string (optional)`.
+    pub type_text: String,
+    /// The default as compact JSON, when the schema gives one.
+    pub default: Option<String>,
+    /// The field's doc comment (schemars' `description`), or empty.
+    pub description: String,
+    /// Whether the config must give the field.
+    pub required: bool,
+}
+
+/// The fields of a config schema, in the schema's order.
+pub fn config_fields(root: &Value) -> Vec<ConfigField> {
     let schema = resolve(root, root);
     let required: Vec<&str> = schema
         .get("required")
@@ -85,8 +100,13 @@ pub fn fields(root: &Value) -> Vec<(String, String, Option<String>, String, bool
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let default = p.get("default").map(Value::to_string);
-            (name.clone(), type_text(root, p), default, description, required.contains(&name.as_str()))
+            ConfigField {
+                name: name.clone(),
+                type_text: type_text(root, p),
+                default: p.get("default").map(Value::to_string),
+                description,
+                required: required.contains(&name.as_str()),
+            }
         })
         .collect()
 }
@@ -115,13 +135,20 @@ mod tests {
             },
             "$defs": { "Mode": { "description": "How.", "oneOf": [{ "const": "fast" }, { "enum": ["slow"] }] } }
         });
-        let f = fields(&root);
-        assert_eq!(f[0], ("name".into(), "string".into(), None, "Who.".into(), true));
-        assert_eq!(f[1].1, "integer (1 to 10)");
-        assert_eq!(f[1].2.as_deref(), Some("1"));
-        assert_eq!(f[2].1, "list of number");
-        assert_eq!(f[3].1, "string (optional)");
-        assert_eq!((f[4].1.as_str(), f[4].3.as_str()), ("\"fast\" | \"slow\"", "How."));
-        assert_eq!(f[5].1, "{ kind = \"sgd\", ... } | { kind = \"adam\" }");
+        let f = config_fields(&root);
+        let name = ConfigField {
+            name: "name".into(),
+            type_text: "string".into(),
+            default: None,
+            description: "Who.".into(),
+            required: true,
+        };
+        assert_eq!(f[0], name);
+        assert_eq!(f[1].type_text, "integer (1 to 10)");
+        assert_eq!(f[1].default.as_deref(), Some("1"));
+        assert_eq!(f[2].type_text, "list of number");
+        assert_eq!(f[3].type_text, "string (optional)");
+        assert_eq!((f[4].type_text.as_str(), f[4].description.as_str()), ("\"fast\" | \"slow\"", "How."));
+        assert_eq!(f[5].type_text, "{ kind = \"sgd\", ... } | { kind = \"adam\" }");
     }
 }

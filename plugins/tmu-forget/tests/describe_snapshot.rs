@@ -1,0 +1,7 @@
+//! The plugin's self-description, kept in docs/plugins/tmu-forget.json: the stage reference and
+//! the pipeline schema in docs/ are generated from it (`cargo xtask codegen` refreshes it).
+
+#[test]
+fn describe_snapshot() {
+    tmu_test_support::check_describe_snapshot(tmu_forget::tmu_plugin());
+}
