@@ -1,7 +1,7 @@
 //! Times each feature stage on the embedded digits (1,797 8x8 images) with a seeded, untrained
 //! small-cnn and mlp (the cost does not depend on the weights): DF of every sample against all
 //! of them (each its own query and, excluded, reference), AF and CF of every sample.
-//! Run: `cargo run --release -p tmu-features --example digits_timing [-- --profile]`.
+//! Run: `cargo run --release -p tmu-features --example features_timing [-- --profile]`.
 
 use std::time::Instant;
 

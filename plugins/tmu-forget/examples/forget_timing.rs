@@ -1,5 +1,5 @@
 //! Times every unlearning stage on digits-sized data and prints the accuracies it reaches:
-//! `cargo run --release -p tmu-forget --example digits_timing`.
+//! `cargo run --release -p tmu-forget --example forget_timing`.
 //!
 //! The embedded 8x8 digits (1,797 images) split 3:1 by position; the forget set is 10% of
 //! class 3's training samples; original and gold are small CNNs (SGD 0.05, cosine, 8 epochs,
