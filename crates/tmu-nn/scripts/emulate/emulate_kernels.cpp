@@ -2,6 +2,7 @@
 // emulation in cuda_bf16.h, with the launch geometry the Rust side uses, and compares them with
 // double-precision references written from the definitions. A development check for machines
 // without a GPU; the GPU itself is checked by the cuda_parity tests. See emulate_kernels.sh.
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -220,6 +221,21 @@ static void optim_cases() {
   }
 }
 
+static void running_case() {
+  const unsigned C = 300;
+  std::vector<float> rm(C), rv(C), m(C), v(C);
+  std::vector<double> em(C), ev(C);
+  for (unsigned c = 0; c < C; ++c) {
+    rm[c] = 0.01f * c, rv[c] = 1.f + 0.02f * c, m[c] = -0.5f + 0.003f * c, v[c] = 2.f - 0.001f * c;
+    em[c] = 0.9 * rm[c] + 0.1 * m[c];
+    ev[c] = 0.9 * rv[c] + 0.1 * v[c];
+  }
+  launch(grid_1d(C), Dim3{THREADS, 1, 1}, [&] { bn_running_update(rm.data(), rv.data(), m.data(), v.data(), C, 0.1f); });
+  double e = 0;
+  for (unsigned c = 0; c < C; ++c) e = std::max({e, std::fabs(rm[c] - em[c]), std::fabs(rv[c] - ev[c])});
+  report("bn_running_update", e, 2e-6);  // values below 8: two f32 roundings
+}
+
 static void augment_case() {
   const unsigned N = 7, C = 3, H = 5, W = 6, B = 6;
   std::vector<uint8_t> img(N * C * H * W), out(B * C * H * W);
@@ -253,6 +269,7 @@ int main() {
   elementwise_case<float>("f32", relu_fwd_f32, add_relu_fwd_f32, relu_bwd_f32);
   elementwise_case<__nv_bfloat16>("bf16", relu_fwd_bf16, add_relu_fwd_bf16, relu_bwd_bf16);
   optim_cases();
+  running_case();
   augment_case();
   std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "all kernels match", failures);
   return failures ? 1 : 0;

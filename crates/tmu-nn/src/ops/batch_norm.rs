@@ -54,6 +54,10 @@ pub fn update_running_stats(
     batch_var_unbiased: &Tensor,
     momentum: f64,
 ) -> Result<()> {
+    #[cfg(feature = "cuda")]
+    if super::cuda::running_stats_apply(running_mean, running_var) {
+        return super::cuda::update_running_stats(running_mean, running_var, batch_mean, batch_var_unbiased, momentum);
+    }
     let keep = 1.0 - momentum;
     let m = ((running_mean.as_tensor() * keep)? + (batch_mean.detach() * momentum)?)?;
     let v = ((running_var.as_tensor() * keep)? + (batch_var_unbiased.detach() * momentum)?)?;

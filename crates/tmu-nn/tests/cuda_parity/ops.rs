@@ -156,6 +156,25 @@ fn batch_norm_matches_the_cpu_path() {
 }
 
 #[test]
+fn running_statistics_update_matches_the_cpu_path() {
+    let gpu = gpu();
+    let run = |dev: &Device| {
+        let rm = Var::from_tensor(&randn(150, &[37], 0.0, 1.0).to_device(dev).unwrap()).unwrap();
+        let rv = Var::from_tensor(&randn(151, &[37], 1.0, 0.1).to_device(dev).unwrap()).unwrap();
+        for step in 0..3u64 {
+            let m = randn(160 + step, &[37], 0.5, 1.0).to_device(dev).unwrap();
+            let v = randn(170 + step, &[37], 2.0, 0.5).to_device(dev).unwrap();
+            ops::update_running_stats(&rm, &rv, &m, &v, 0.1).unwrap();
+        }
+        (rm.as_tensor().clone(), rv.as_tensor().clone())
+    };
+    let (mc, vc) = run(&Device::Cpu);
+    let (mg, vg) = run(&gpu);
+    check("running_mean after 3 updates", &mg, &mc, 1e-6);
+    check("running_var after 3 updates", &vg, &vc, 1e-6);
+}
+
+#[test]
 fn relu_and_add_relu_match_the_cpu_path_exactly() {
     let gpu = gpu();
     for dtype in [DType::F32, DType::BF16] {

@@ -6,7 +6,7 @@
 use candle_core::backend::BackendStorage;
 use candle_core::cuda_backend::cudarc::driver::{LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::{CudaDevice, CudaStorage, WrapErr};
-use candle_core::{CpuStorage, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, DType, Layout, Result, Shape, Tensor, Var};
 
 use super::device::{
     Kernel, Module, THREADS, addr, alloc_out, cuda_device, grid_1d, slice_addr, storage_addr, storage_from, suffix,
@@ -230,6 +230,49 @@ impl candle_core::CustomOp3 for BnTrainCuda {
         let dbeta = beta.track_op().then(|| tensor_from(dbeta, &dev, c));
         Ok((dx, dgamma, dbeta))
     }
+}
+
+/// True when [`update_running_stats`] applies: f32 contiguous cuda running statistics.
+pub(crate) fn running_stats_apply(running_mean: &Var, running_var: &Var) -> bool {
+    [running_mean, running_var].iter().all(|v| v.device().is_cuda() && v.dtype() == DType::F32 && v.is_contiguous())
+}
+
+/// `ops::update_running_stats` in one kernel, in place on the two running vectors (which the
+/// layer owns; the batch statistics are f32 vectors of the same length).
+pub(crate) fn update_running_stats(
+    running_mean: &Var,
+    running_var: &Var,
+    batch_mean: &Tensor,
+    batch_var_unbiased: &Tensor,
+    momentum: f64,
+) -> Result<()> {
+    let c = running_mean.elem_count();
+    for (name, t) in
+        [("running_var", running_var.as_tensor()), ("batch_mean", batch_mean), ("batch_var", batch_var_unbiased)]
+    {
+        if t.elem_count() != c || t.dtype() != DType::F32 {
+            candle_core::bail!("update_running_stats: {name} is {:?} {:?}, expected {c} f32", t.dims(), t.dtype());
+        }
+    }
+    let dev = cuda_device(running_mean.as_tensor(), "update_running_stats")?;
+    let stream = dev.cuda_stream();
+    let (bm, bv) = (batch_mean.contiguous()?, batch_var_unbiased.contiguous()?);
+    let (rma, rva) = (
+        addr(running_mean.as_tensor(), "update_running_stats")?,
+        addr(running_var.as_tensor(), "update_running_stats")?,
+    );
+    let (ma, va) = (addr(&bm, "update_running_stats")?, addr(&bv, "update_running_stats")?);
+    if rma == rva || [ma, va].contains(&rma) || [ma, va].contains(&rva) {
+        candle_core::bail!("update_running_stats: the running statistics must be distinct buffers");
+    }
+    let (c32, m) = (u32_arg(c, "channels")?, momentum as f32);
+    let k = Kernel::new(&dev, Module::BatchNorm, "bn_running_update")?;
+    let mut a = k.args(&stream);
+    a.arg(&rma).arg(&rva).arg(&ma).arg(&va).arg(&c32).arg(&m);
+    // SAFETY: four distinct (checked above for the two written) contiguous f32 vectors of c
+    // elements; thread i reads and writes element i only.
+    unsafe { a.launch(grid_1d(c)) }.w()?;
+    Ok(())
 }
 
 /// The normalise(+ReLU) kernel: `addrs` are x, gamma, beta, mean, invstd, y.

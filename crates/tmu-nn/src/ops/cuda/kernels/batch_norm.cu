@@ -167,3 +167,13 @@ extern "C" __global__ void bn_bwd_final(const double* part, const float* invstd,
                                         float* coef, uint32_t P, double n) {
   bwd_final(part, invstd, dgamma, dbeta, coef, P, n);
 }
+
+// PyTorch's running-statistics update in place, both vectors in one launch:
+// running = (1 - momentum) * running + momentum * batch (batch variance unbiased).
+extern "C" __global__ void bn_running_update(float* running_mean, float* running_var, const float* mean,
+                                             const float* var_unbiased, uint32_t C, float momentum) {
+  GRID_STRIDE(c, C) {
+    running_mean[c] = (1.f - momentum) * running_mean[c] + momentum * mean[c];
+    running_var[c] = (1.f - momentum) * running_var[c] + momentum * var_unbiased[c];
+  }
+}
