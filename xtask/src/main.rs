@@ -1,8 +1,10 @@
 //! `cargo xtask`: tmu's build tasks (run, check, plan, ci, gpu-check, codegen, bench); never links
 //! candle.
 
+mod bench;
 mod build;
 mod ci;
+mod codegen;
 mod gpu_check;
 
 use std::path::PathBuf;
@@ -18,6 +20,11 @@ tasks:
   plan <pipeline.toml> [--dot]         build, then `tmu plan`
   tmu <args>                           build, then run the release `tmu` with any arguments
   ci [--no-smoke]                      fmt, clippy -D warnings, tests, quickstart smoke run
+  codegen [--check]                    regenerate (or check) docs/plugins/*.json, docs/stages.md and
+                                       docs/pipeline.schema.json from the plugins' self-descriptions
+  bench train-step [args]              candle vs PyTorch (same run) ResNet-18 training step, images/s
+                                       and ratio (args: --rounds, --batch, --steps, --impl)
+  bench data [scratch folder]          data-set stages vs NumPy/Pillow on full-size generated files
   gpu-check [--no-build]               build the CUDA parity tests and bench (target/cuda), pack
                                        them into target/gpu-check/ and print the GPU run command
 ";
@@ -35,7 +42,9 @@ fn main() -> Result<()> {
         }
         "tmu" => build::run_tmu(&rest),
         "ci" => ci::run(&rest),
+        "codegen" => codegen::run(&rest),
         "gpu-check" => gpu_check::run(&rest),
+        "bench" => bench::run(&rest),
         "" | "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -2,7 +2,11 @@
 //! reading the CIFAR-10 binary layout (5 x 10,000 records + a test file, generated here) and
 //! decoding 1,000 JPEGs through `dataset.vggface2`.
 //!
-//! `cargo run --release -p tmu-datasets --example bench [-- <scratch folder>]`
+//! When `python3` has NumPy (and Pillow, for the JPEGs), the same work is timed in Python in the
+//! same run (`bench_reference.py`, on the same files) and the ratios are printed: tmu's
+//! images/s over the reference's, best run of each.
+//!
+//! `cargo xtask bench data`, or `cargo run --release -p tmu-datasets --example bench [-- <scratch folder>]`
 
 use std::path::Path;
 use std::time::Instant;
@@ -76,6 +80,49 @@ fn time<T>(what: &str, f: impl FnOnce() -> T) -> (T, f64) {
     (out, secs)
 }
 
+/// Times of `bench_reference.py <dir> <which>` (one per run), or why there are none.
+fn reference(dir: &Path, which: &str, modules: &str) -> Result<Vec<f64>, String> {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let probe = std::process::Command::new(&python).args(["-c", &format!("import {modules}")]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        return Err(format!("`{python} -c \"import {modules}\"` fails (pip install numpy pillow)"));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bench_reference.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(dir)
+        .arg(which)
+        .output()
+        .map_err(|e| format!("cannot start {python}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut secs = Vec::new();
+    for line in text.lines() {
+        println!("  reference (Python) {line}");
+        if let Some(s) = line.rsplit(": ").next().and_then(|t| t.strip_suffix(" s")).and_then(|t| t.parse().ok()) {
+            secs.push(s);
+        }
+    }
+    Ok(secs)
+}
+
+/// Prints tmu's best time against the reference's best, as an images/s ratio.
+fn compare(what: &str, ours: &[f64], theirs: Result<Vec<f64>, String>) {
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    match theirs {
+        Ok(t) if !t.is_empty() => println!(
+            "{what}: tmu best {:.3} s, Python best {:.3} s, ratio (tmu images/s / Python images/s) {:.2}",
+            best(ours),
+            best(&t),
+            best(&t) / best(ours)
+        ),
+        Ok(_) => println!("{what}: the reference printed no times"),
+        Err(why) => println!("{what}: no reference: {why}"),
+    }
+}
+
 fn main() {
     let scratch = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
     let dir = tempfile::tempdir_in(scratch).unwrap();
@@ -84,12 +131,15 @@ fn main() {
 
     let (mb, _) = time("generate CIFAR-10 binary layout", || write_cifar10(dir.path()) as f64 / 1e6);
     let cfg = config(&format!("root = {:?}", dir.path().display().to_string()));
+    let mut ours = Vec::new();
     for attempt in 1..=3 {
         let (run, secs) = time(&format!("dataset.cifar10, 60,000 images (run {attempt})"), || {
             run_stage(plugin, "dataset.cifar10", Default::default(), cfg.clone()).unwrap()
         });
         println!("  {:.0} MB/s of input, {:.0} images/s, summary {}", mb / secs, 60_000.0 / secs, run.response.summary);
+        ours.push(secs);
     }
+    compare("CIFAR-10 binary read", &ours, reference(dir.path(), "cifar", "numpy"));
     let limited = config(&format!("root = {:?}\nlimit = 2000", dir.path().display().to_string()));
     time("dataset.cifar10 with limit = 2000", || {
         run_stage(plugin, "dataset.cifar10", Default::default(), limited).unwrap()
@@ -99,10 +149,13 @@ fn main() {
     let (jpeg_bytes, _) = time("generate 1,000 JPEGs (250x250)", || write_faces(&faces));
     println!("  {:.1} MB of JPEG", jpeg_bytes as f64 / 1e6);
     let cfg = config(&format!("root = {:?}\nidentities = 10\nsize = 112", faces.display().to_string()));
+    let mut ours = Vec::new();
     for attempt in 1..=3 {
         let (_, secs) = time(&format!("dataset.vggface2, 1,000 JPEGs -> 112x112 crops (run {attempt})"), || {
             run_stage(plugin, "dataset.vggface2", Default::default(), cfg.clone()).unwrap()
         });
         println!("  {:.0} images/s", 1000.0 / secs);
+        ours.push(secs);
     }
+    compare("1,000 JPEGs decoded, cropped, resized", &ours, reference(dir.path(), "faces", "numpy, PIL"));
 }
