@@ -2,16 +2,21 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::tensor::{Metadata, TensorInfo, TensorView};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
-use super::{ArtifactError, FORMAT_VERSION, META_FORMAT, META_KIND, write_atomic};
+use super::io::write_atomic_with;
+use super::{ArtifactError, FORMAT_VERSION, META_FORMAT, META_KIND};
 use crate::stage::ArtifactKind;
 
 /// Largest header we accept (safetensors' own limit is 100 MB; ours are a few KB).
 const MAX_HEADER: u64 = 64 << 20;
+
+/// The largest header `safetensors::serialize` writes (its `MAX_HEADER_SIZE`, not exported).
+const MAX_SAFETENSORS_HEADER: usize = 100_000_000;
 
 /// A safetensors artifact read into memory.
 pub struct Container {
@@ -154,28 +159,24 @@ impl Container {
     }
 }
 
-/// Rewrites the header with `__metadata__` in key order: safetensors writes the metadata map in
-/// `HashMap` order, which differs between writes, and equal artifacts must be equal bytes (the
+/// Rewrites the JSON header with `__metadata__` in key order: safetensors writes the metadata map
+/// in `HashMap` order, which differs between writes, and equal artifacts must be equal bytes (the
 /// host's cache compares content hashes). Permuting entries keeps the header's length.
-fn sort_metadata(mut bytes: Vec<u8>) -> Vec<u8> {
-    let Some(n) = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize) else {
-        return bytes;
+fn sort_metadata(header: &mut [u8]) {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(header) else {
+        return;
     };
-    let Some(Ok(mut header)) = bytes.get(8..8 + n).map(serde_json::from_slice::<serde_json::Value>) else {
-        return bytes;
-    };
-    if let Some(meta) = header.get_mut("__metadata__").and_then(|m| m.as_object_mut()) {
+    if let Some(meta) = value.get_mut("__metadata__").and_then(|m| m.as_object_mut()) {
         let mut entries: Vec<(String, serde_json::Value)> = std::mem::take(meta).into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         meta.extend(entries);
     }
-    match serde_json::to_vec(&header) {
-        Ok(mut text) if text.len() <= n => {
-            text.resize(n, b' ');
-            bytes[8..8 + n].copy_from_slice(&text);
-            bytes
+    match serde_json::to_vec(&value) {
+        Ok(mut text) if text.len() <= header.len() => {
+            text.resize(header.len(), b' ');
+            header.copy_from_slice(&text);
         }
-        _ => bytes,
+        _ => {}
     }
 }
 
@@ -236,25 +237,104 @@ impl<'a> ContainerWriter<'a> {
         self.raw(name, Dtype::F32, shape, Cow::Owned(bytes))
     }
 
-    /// Serialises to bytes.
-    pub fn to_bytes(&self, path_for_errors: &Path) -> Result<Vec<u8>, ArtifactError> {
-        let mut views = Vec::with_capacity(self.tensors.len());
-        for t in &self.tensors {
-            let view = TensorView::new(t.dtype, t.shape.clone(), &t.data).map_err(|e| ArtifactError::Tensor {
+    /// The file's first bytes (the 8-byte header length, then the JSON header with its metadata in
+    /// key order) and the order in which the tensors' data follow. The layout is
+    /// `safetensors::serialize`'s (tensors by descending dtype alignment, then by name; header
+    /// padded with spaces to 8 bytes), built with its own `Metadata`, so the bytes are the same.
+    fn header(&self, path_for_errors: &Path) -> Result<(Vec<u8>, Vec<&PendingTensor<'a>>), ArtifactError> {
+        let mut order: Vec<&PendingTensor<'a>> = self.tensors.iter().collect();
+        order.sort_by(|l, r| r.dtype.cmp(&l.dtype).then(l.name.cmp(&r.name)));
+        let mut infos = Vec::with_capacity(order.len());
+        let mut offset = 0;
+        for t in &order {
+            // Checks that the data length matches the dtype and shape, as `serialize` did.
+            TensorView::new(t.dtype, t.shape.clone(), &t.data).map_err(|e| ArtifactError::Tensor {
                 path: path_for_errors.to_path_buf(),
                 name: t.name.clone(),
                 problem: e.to_string(),
             })?;
-            views.push((t.name.clone(), view));
+            let n = t.data.len();
+            infos.push((
+                t.name.clone(),
+                TensorInfo { dtype: t.dtype, shape: t.shape.clone(), data_offsets: (offset, offset + n) },
+            ));
+            offset += n;
         }
-        let bytes =
-            safetensors::serialize(views, Some(self.metadata.clone())).map_err(|e| format_err(path_for_errors, e))?;
-        Ok(sort_metadata(bytes))
+        let meta = Metadata::new(Some(self.metadata.clone()), infos).map_err(|e| format_err(path_for_errors, e))?;
+        let mut json = serde_json::to_vec(&meta).map_err(|e| format_err(path_for_errors, e))?;
+        json.resize(json.len().next_multiple_of(8), b' ');
+        if json.len() > MAX_SAFETENSORS_HEADER {
+            return Err(format_err(path_for_errors, SafeTensorError::HeaderTooLarge));
+        }
+        sort_metadata(&mut json);
+        let mut bytes = Vec::with_capacity(8 + json.len());
+        bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&json);
+        Ok((bytes, order))
     }
 
-    /// Writes atomically (temp file, fsync, rename).
+    /// Serialises to bytes.
+    pub fn to_bytes(&self, path_for_errors: &Path) -> Result<Vec<u8>, ArtifactError> {
+        let (mut bytes, order) = self.header(path_for_errors)?;
+        bytes.reserve_exact(order.iter().map(|t| t.data.len()).sum());
+        for t in order {
+            bytes.extend_from_slice(&t.data);
+        }
+        Ok(bytes)
+    }
+
+    /// Writes atomically (temp file, fsync, rename), each tensor straight from its buffer: large
+    /// image tensors are not first copied into one file-sized buffer.
     pub fn write(&self, path: &Path) -> Result<(), ArtifactError> {
-        let bytes = self.to_bytes(path)?;
-        write_atomic(path, &bytes)
+        let (header, order) = self.header(path)?;
+        write_atomic_with(path, |f| {
+            f.write_all(&header)?;
+            order.iter().try_for_each(|t| f.write_all(&t.data))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streamed layout against the safetensors crate's own `serialize` (metadata sorted
+    /// afterwards, as this writer did before it streamed): same bytes.
+    #[test]
+    fn header_and_order_match_safetensors_serialize() {
+        let pixels: Vec<u8> = (0..24).collect();
+        let mut w = ContainerWriter::new(ArtifactKind::Dataset);
+        w.meta("z.last", "1")
+            .meta_json("a.first", &[1.5f32, 2.0])
+            .meta("m.middle", "x")
+            .u8("images", vec![2, 3, 2, 2], &pixels)
+            .u32("labels", &[7, 8])
+            .u64("ids", &[10, 11])
+            .u32("labels.fine", &[1, 2])
+            .f32("weights", vec![3], &[0.25, -1.0, 3.5]);
+        let path = Path::new("test.safetensors");
+        let ours = w.to_bytes(path).unwrap();
+
+        let views: Vec<(String, TensorView<'_>)> = w
+            .tensors
+            .iter()
+            .map(|t| (t.name.clone(), TensorView::new(t.dtype, t.shape.clone(), &t.data).unwrap()))
+            .collect();
+        let mut theirs = safetensors::serialize(views, Some(w.metadata.clone())).unwrap();
+        let n = u64::from_le_bytes(theirs[..8].try_into().unwrap()) as usize;
+        sort_metadata(&mut theirs[8..8 + n]);
+        assert_eq!(ours, theirs);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.safetensors");
+        w.write(&file).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), theirs, "the streamed file");
+
+        let mut bad = ContainerWriter::new(ArtifactKind::Dataset);
+        bad.u8("images", vec![5], &pixels);
+        let other = dir.path().join("b.safetensors");
+        let e = bad.write(&other).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: tensor `images` ", other.display())), "{e}");
+        assert!(!other.exists(), "nothing written for an invalid tensor");
     }
 }
