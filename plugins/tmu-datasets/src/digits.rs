@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tmu_plugin::artifact::{Dataset, DatasetMeta};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::output::{check_range, set_train_stats, write_output};
+use crate::output::{check_range, set_train_stats, write_train_test};
 use crate::rng::Rng;
 use crate::split::stratified;
 
@@ -95,8 +95,7 @@ impl Stage for Digits {
         let mut train = all.subset(&train_idx);
         let mut test = all.subset(&test_idx);
         set_train_stats(&mut train, &mut test);
-        write_output(ctx, "train", &train)?;
-        write_output(ctx, "test", &test)?;
+        write_train_test(ctx, &train, &test)?;
         Ok(())
     }
 }

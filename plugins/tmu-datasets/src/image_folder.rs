@@ -12,7 +12,7 @@ use crate::imaging::{
     Channels, DecodeJob, Fit, OnCorrupt, Prep, ResizeFilter, decode_all, default_filter, default_fit,
     default_max_alloc_mb, default_max_dimension, default_on_corrupt, image_files, image_prep,
 };
-use crate::output::{check_range, set_train_stats, write_output};
+use crate::output::{check_range, set_train_stats, write_train_test};
 use crate::paths::{file_name, resolve_root, sorted_subdirs};
 use crate::rng::Rng;
 use crate::split::stratified;
@@ -208,8 +208,7 @@ impl Stage for ImageFolder {
         let mut train = all.subset(&train_idx);
         let mut test = all.subset(&test_idx);
         set_train_stats(&mut train, &mut test);
-        write_output(ctx, "train", &train)?;
-        write_output(ctx, "test", &test)?;
+        write_train_test(ctx, &train, &test)?;
         ctx.summary("skipped_images", decoded.skipped.len());
         ctx.summary("skipped_files", decoded.skipped.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>());
         Ok(())

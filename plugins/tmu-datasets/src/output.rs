@@ -24,6 +24,19 @@ pub fn write_output(ctx: &mut Context, port: &str, data: &Dataset) -> anyhow::Re
     Ok(())
 }
 
+/// Writes `train` and `test` to the outputs of those names at the same time (the second file's
+/// write and fsync overlap the first's), then records their sizes as [`write_output`] does, train
+/// first; a failure of `train` is reported before one of `test`.
+pub fn write_train_test(ctx: &mut Context, train: &Dataset, test: &Dataset) -> anyhow::Result<()> {
+    let (train_path, test_path) = (ctx.output_path("train"), ctx.output_path("test"));
+    let (a, b) = rayon::join(|| train.write(&train_path), || test.write(&test_path));
+    for (port, result, data) in [("train", a, train), ("test", b, test)] {
+        result.with_context(|| format!("writing output `{port}` of stage `{}`", ctx.stage_name()))?;
+        ctx.summary(&format!("{port}_samples"), data.len());
+    }
+    Ok(())
+}
+
 /// Fails with a message naming `field` unless `min <= value <= max`.
 pub fn check_range(field: &str, value: f64, min: f64, max: f64) -> anyhow::Result<()> {
     if value.is_finite() && value >= min && value <= max {

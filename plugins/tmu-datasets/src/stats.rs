@@ -13,11 +13,9 @@ pub fn channel_stats(images: &[u8], channels: usize, image_len: usize) -> (Vec<f
             || (vec![0u64; channels], vec![0u64; channels]),
             |(mut s, mut q), img| {
                 for (c, p) in img.chunks(plane.max(1)).enumerate().take(channels) {
-                    for &v in p {
-                        let v = u64::from(v);
-                        s[c] += v;
-                        q[c] += v * v;
-                    }
+                    let (ps, pq) = plane_sums(p);
+                    s[c] += ps;
+                    q[c] += pq;
                 }
                 (s, q)
             },
@@ -50,6 +48,44 @@ pub fn channel_stats(images: &[u8], channels: usize, image_len: usize) -> (Vec<f
     (mean, std)
 }
 
+/// Pixels summed in u32 lanes before widening: 16,384 x 255^2 < 2^32, so block sums are exact.
+const BLOCK: usize = 16_384;
+
+/// Sum and sum of squares of `pixels`, exact: with AVX2 where the CPU has it (the same code,
+/// compiled for 32-byte vectors), else with the baseline instructions.
+fn plane_sums(pixels: &[u8]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { plane_sums_avx2(pixels) };
+    }
+    plane_sums_portable(pixels)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn plane_sums_avx2(pixels: &[u8]) -> (u64, u64) {
+    plane_sums_portable(pixels)
+}
+
+/// Blocks accumulate in u32 (squares as u16 products, 255^2 < 2^16), which the compiler
+/// vectorises; the block totals are widened to u64.
+#[inline(always)]
+fn plane_sums_portable(pixels: &[u8]) -> (u64, u64) {
+    let (mut sum, mut sq) = (0u64, 0u64);
+    for block in pixels.chunks(BLOCK) {
+        let (mut s, mut q) = (0u32, 0u32);
+        for &v in block {
+            let v = u16::from(v);
+            s += u32::from(v);
+            q += u32::from(v * v);
+        }
+        sum += u64::from(s);
+        sq += u64::from(q);
+    }
+    (sum, sq)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +102,20 @@ mod tests {
         assert!(close(mean[1], 0.09803921568627451), "{mean:?}");
         assert!(close(std[0], 0.4330127018922193), "{std:?}");
         assert!(close(std[1], 0.0438444701470547), "{std:?}");
+        let (_, flat) = channel_stats(&[7u8; 8], 1, 8);
+        assert_eq!(flat, vec![1.0]);
+    }
+
+    #[test]
+    fn block_sums_are_exact_past_one_block() {
+        // 3 blocks and a tail of 255s: the u32 block sums must not overflow or drop the tail.
+        let n = 3 * BLOCK + 5;
+        let (s, q) = plane_sums(&vec![255u8; n]);
+        assert_eq!((s, q), (255 * n as u64, 255 * 255 * n as u64));
+        let ramp: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+        let want = ramp.iter().fold((0u64, 0u64), |(s, q), &v| (s + u64::from(v), q + u64::from(v) * u64::from(v)));
+        assert_eq!(plane_sums(&ramp), want);
+        assert_eq!(plane_sums_portable(&ramp), want, "the baseline path as well");
         let (_, flat) = channel_stats(&[7u8; 8], 1, 8);
         assert_eq!(flat, vec![1.0]);
     }

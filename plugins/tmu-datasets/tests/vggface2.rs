@@ -109,6 +109,10 @@ fn named_identities_margin_resize_and_cap() {
     assert_eq!(train.len() + test.len(), 5);
     // Image 0 of n000004: box (4, 9, 16, 20) grown by 50% = (0, 4, 24, 30); centre crop to
     // 24x24 at y = 7; resized to 8x8 with a triangle filter.
+    // The stage resizes with `fast_image_resize` (Pillow's fixed-point bilinear convolution; see
+    // `imaging::resize`, whose unit test checks it against values computed with Pillow), and
+    // `image`'s f32 triangle filter, the independent computation here, rounds differently: the
+    // same crop and filter agree within 2 levels of 255 (1 is what we see on this image).
     let img = image::open(dir.path().join("train/n000004/0001_01.jpg")).unwrap();
     let want = img.crop_imm(0, 7, 24, 24).resize_exact(8, 8, image::imageops::FilterType::Triangle).to_rgb8();
     let (d, j) = [&train, &test]
@@ -116,9 +120,12 @@ fn named_identities_margin_resize_and_cap() {
         .find_map(|d| d.ids.iter().position(|&id| id == 0).map(|j| (d, j)))
         .expect("id 0 is in one split");
     let got = d.image(j);
+    let mut worst = 0;
     for (p, px) in want.pixels().enumerate() {
-        assert_eq!([got[p], got[64 + p], got[128 + p]], px.0, "pixel {p}");
+        let ours = [got[p], got[64 + p], got[128 + p]];
+        worst = worst.max((0..3).map(|c| ours[c].abs_diff(px.0[c])).max().unwrap());
     }
+    assert!(worst <= 2, "largest difference to `image`'s resize: {worst} levels");
 
     // A cap of 2 images per identity: a seeded choice, the same for the same seed.
     let capped = format!("{cfg}\nmax_images_per_identity = 2");

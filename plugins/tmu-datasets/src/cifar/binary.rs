@@ -1,6 +1,6 @@
 //! The official binary CIFAR batches: fixed-size records of label bytes then 3,072 pixels.
 
-use std::io::Read;
+use std::io::{IoSliceMut, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
@@ -35,8 +35,24 @@ pub fn record_count(path: &Path, record: usize) -> anyhow::Result<usize> {
     Ok(len / record)
 }
 
+/// Records per piece: 256 CIFAR records (~790 KB), enough pieces for both splits to share the
+/// cores, and 512 slices per vectored read, under every platform's `IOV_MAX` (1,024 on Linux).
+const PIECE: usize = 256;
+
+/// A run of consecutive records of one file and where their pixels go.
+struct Piece<'a> {
+    path: &'a Path,
+    /// Records the whole read takes from this file (for the message of a short read).
+    take: usize,
+    /// Index in the file of the first record.
+    first: usize,
+    out: &'a mut [u8],
+}
+
 /// Reads the records of `files` in order (at most `limit` in all), checking every label byte.
-/// Files are read in parallel, straight into their part of the output.
+/// Files are cut into pieces of [`PIECE`] records read in parallel, the pixels of each straight
+/// into their place in the output; the first problem in file order is reported whatever the
+/// thread count.
 pub fn read_binary(files: &[PathBuf], labels: &[LabelByte], limit: Option<usize>) -> anyhow::Result<Records> {
     let record = labels.len() + IMAGE_BYTES;
     let mut plan = Vec::with_capacity(files.len());
@@ -48,41 +64,53 @@ pub fn read_binary(files: &[PathBuf], labels: &[LabelByte], limit: Option<usize>
         total += take;
     }
     let mut images = vec![0u8; total * IMAGE_BYTES];
-    let mut slices = Vec::with_capacity(plan.len());
+    advise_huge_pages(&mut images);
+    let mut pieces = Vec::with_capacity(total.div_ceil(PIECE) + plan.len());
     let mut rest = images.as_mut_slice();
     for &(path, take) in &plan {
-        let (head, tail) = rest.split_at_mut(take * IMAGE_BYTES);
-        slices.push((path, take, head));
-        rest = tail;
+        for first in (0..take).step_by(PIECE) {
+            let n = PIECE.min(take - first);
+            let (head, tail) = rest.split_at_mut(n * IMAGE_BYTES);
+            pieces.push(Piece { path, take, first, out: head });
+            rest = tail;
+        }
     }
-    let columns_per_file: Vec<Vec<Vec<u32>>> = slices
-        .into_par_iter()
-        .map(|(path, take, out)| read_file(path, take, labels, out))
-        .collect::<anyhow::Result<_>>()?;
+    let results: Vec<anyhow::Result<Vec<Vec<u32>>>> =
+        pieces.into_par_iter().map(|piece| read_piece(piece, labels)).collect();
     let mut columns = vec![Vec::with_capacity(total); labels.len()];
-    for file_columns in columns_per_file {
-        for (all, part) in columns.iter_mut().zip(file_columns) {
+    for piece_columns in results {
+        for (all, part) in columns.iter_mut().zip(piece_columns?) {
             all.extend(part);
         }
     }
     Ok(Records { images, columns })
 }
 
-/// Reads the first `take` records of one file into `out` and returns its label columns.
-fn read_file(path: &Path, take: usize, labels: &[LabelByte], out: &mut [u8]) -> anyhow::Result<Vec<Vec<u32>>> {
+/// Reads the records of one piece with vectored reads: each record's label bytes into a small
+/// buffer, its pixels straight into `out` (no intermediate copy of the pixels). Returns the
+/// piece's label columns.
+fn read_piece(piece: Piece<'_>, labels: &[LabelByte]) -> anyhow::Result<Vec<Vec<u32>>> {
+    let Piece { path, take, first, out } = piece;
     let record = labels.len() + IMAGE_BYTES;
-    let mut columns = vec![Vec::with_capacity(take); labels.len()];
-    if take == 0 {
-        return Ok(columns);
-    }
-    let mut bytes = vec![0u8; take * record];
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    file.take((take * record) as u64).read_exact(&mut bytes).with_context(|| {
+    let n = out.len() / IMAGE_BYTES;
+    let mut label_bytes = vec![0u8; n * labels.len()];
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut read = || -> std::io::Result<()> {
+        file.seek(SeekFrom::Start((first * record) as u64))?;
+        let mut slices: Vec<IoSliceMut<'_>> = label_bytes
+            .chunks_exact_mut(labels.len())
+            .zip(out.chunks_exact_mut(IMAGE_BYTES))
+            .flat_map(|(l, px)| [IoSliceMut::new(l), IoSliceMut::new(px)])
+            .collect();
+        read_exact_vectored(&mut file, &mut slices)
+    };
+    read().with_context(|| {
         format!("cannot read {} records from {} (did it change while being read?)", take, path.display())
     })?;
-    for (r, (rec, dst)) in bytes.chunks_exact(record).zip(out.chunks_exact_mut(IMAGE_BYTES)).enumerate() {
-        for (k, label) in labels.iter().enumerate() {
-            let v = rec[k];
+    let mut columns = vec![Vec::with_capacity(n); labels.len()];
+    for (i, rec) in label_bytes.chunks_exact(labels.len()).enumerate() {
+        let r = first + i;
+        for (k, (label, &v)) in labels.iter().zip(rec).enumerate() {
             if usize::from(v) >= label.classes {
                 bail!(
                     "{}: record {r} (byte offset {}): {} {v} is out of range 0..={}",
@@ -94,9 +122,40 @@ fn read_file(path: &Path, take: usize, labels: &[LabelByte], out: &mut [u8]) -> 
             }
             columns[k].push(u32::from(v));
         }
-        dst.copy_from_slice(&rec[labels.len()..]);
     }
     Ok(columns)
+}
+
+/// Fills every slice from `file`, in order, or fails (`UnexpectedEof` if the file ends first).
+fn read_exact_vectored(file: &mut std::fs::File, mut slices: &mut [IoSliceMut<'_>]) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        match file.read_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(k) => IoSliceMut::advance_slices(&mut slices, k),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Asks Linux to back `buf` (fresh, untouched memory) with transparent huge pages where the
+/// system allows it on request, as NumPy does for large arrays: 512 times fewer page faults
+/// when the pixels are first written. Only a hint; nothing changes where it is refused.
+fn advise_huge_pages(buf: &mut [u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = (buf.as_mut_ptr() as usize).next_multiple_of(PAGE);
+        let end = (buf.as_mut_ptr() as usize + buf.len()) / PAGE * PAGE;
+        if end > start {
+            // SAFETY: [start, end) lies inside `buf`, which we borrow mutably; MADV_HUGEPAGE only
+            // changes how the kernel backs those pages, never their contents.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
+    }
 }
 
 /// Class names from a text file, one per line, blank lines ignored; exactly `expected` of them.

@@ -13,7 +13,7 @@ use super::binary::{LabelByte, read_binary};
 use super::layout::{Format, Layout, Variant, locate};
 use super::python::read_python;
 use super::{Records, binary, python};
-use crate::output::{set_train_stats, write_output};
+use crate::output::{set_train_stats, write_train_test};
 use crate::paths::resolve_root;
 
 /// Test sample ids start here (train ids are the record index 0..50,000 in file order).
@@ -177,8 +177,7 @@ fn to_dataset(
 
 fn write_splits(ctx: &mut Context, mut train: Dataset, mut test: Dataset, layout: &Layout) -> anyhow::Result<()> {
     set_train_stats(&mut train, &mut test);
-    write_output(ctx, "train", &train)?;
-    write_output(ctx, "test", &test)?;
+    write_train_test(ctx, &train, &test)?;
     ctx.summary("format", if layout.format == Format::Binary { "binary" } else { "python" });
     ctx.summary("folder", layout.dir.display().to_string());
     Ok(())

@@ -1,4 +1,4 @@
-//! One image file to `C x size x size` bytes: size checks, decoding with limits, crop, resize.
+//! One image file to `C x size x size` bytes: size checks, decoding with limits, the region to keep.
 
 use std::fmt;
 use std::io::Cursor;
@@ -6,7 +6,8 @@ use std::path::Path;
 
 use image::{DynamicImage, ImageError, ImageReader, Limits};
 
-use super::options::{Channels, Fit, Prep};
+use super::options::{Fit, Prep};
+use super::resize::region_to_chw;
 
 /// A region of an image in pixels (from a bounding-box file), already grown by any margin.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,13 +76,8 @@ pub fn load_image(path: &Path, crop: Option<CropBox>, prep: &Prep) -> Result<Vec
             (x + (w - side) / 2, y + (h - side) / 2, side, side)
         }
     };
-    let region = if (x, y, w, h) == (0, 0, iw, ih) { img } else { img.crop_imm(x, y, w, h) };
-    let resized = if region.width() == prep.size && region.height() == prep.size {
-        region
-    } else {
-        region.resize_exact(prep.size, prep.size, prep.filter.to_image())
-    };
-    Ok(to_chw(&resized, prep.channels))
+    region_to_chw(img, (x, y, w, h), prep.size, prep.filter, prep.channels)
+        .map_err(|e| ImageFailure::Corrupt(format!("image {shown}: cannot resize: {e}")))
 }
 
 fn decode_bytes(bytes: &[u8], prep: &Prep) -> Result<DynamicImage, String> {
@@ -113,24 +109,6 @@ fn clamp_box(b: CropBox, w: u32, h: u32) -> Option<(u32, u32, u32, u32)> {
     let x1 = ((b.x + b.w).ceil().max(0.0) as u32).min(w);
     let y1 = ((b.y + b.h).ceil().max(0.0) as u32).min(h);
     (x1 > x0 && y1 > y0).then(|| (x0, y0, x1 - x0, y1 - y0))
-}
-
-/// Interleaved pixels to channel planes.
-fn to_chw(img: &DynamicImage, channels: Channels) -> Vec<u8> {
-    match channels {
-        Channels::Grey => img.to_luma8().into_raw(),
-        Channels::Rgb => {
-            let rgb = img.to_rgb8();
-            let plane = rgb.width() as usize * rgb.height() as usize;
-            let mut out = vec![0u8; 3 * plane];
-            for (i, px) in rgb.as_raw().chunks_exact(3).enumerate() {
-                out[i] = px[0];
-                out[plane + i] = px[1];
-                out[2 * plane + i] = px[2];
-            }
-            out
-        }
-    }
 }
 
 #[cfg(test)]

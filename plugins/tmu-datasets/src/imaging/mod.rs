@@ -3,6 +3,7 @@
 mod batch;
 mod decode;
 mod options;
+mod resize;
 
 pub use batch::{DecodeJob, decode_all};
 pub use decode::CropBox;

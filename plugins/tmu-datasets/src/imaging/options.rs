@@ -21,19 +21,6 @@ pub enum ResizeFilter {
     Lanczos3,
 }
 
-impl ResizeFilter {
-    pub fn to_image(self) -> image::imageops::FilterType {
-        use image::imageops::FilterType;
-        match self {
-            ResizeFilter::Nearest => FilterType::Nearest,
-            ResizeFilter::Triangle => FilterType::Triangle,
-            ResizeFilter::CatmullRom => FilterType::CatmullRom,
-            ResizeFilter::Gaussian => FilterType::Gaussian,
-            ResizeFilter::Lanczos3 => FilterType::Lanczos3,
-        }
-    }
-}
-
 /// How a (possibly non-square) region becomes a `size` x `size` image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

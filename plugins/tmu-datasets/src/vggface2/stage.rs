@@ -15,7 +15,7 @@ use crate::imaging::{
     Channels, DecodeJob, Fit, OnCorrupt, Prep, ResizeFilter, decode_all, default_filter, default_fit,
     default_max_alloc_mb, default_max_dimension, default_on_corrupt, image_prep,
 };
-use crate::output::{check_range, set_train_stats, write_output};
+use crate::output::{check_range, set_train_stats, write_train_test};
 use crate::paths::resolve_root;
 use crate::rng::Rng;
 use crate::split::stratified;
@@ -284,8 +284,7 @@ impl Stage for VggFace2 {
         let mut train = all.subset(&train_idx);
         let mut test = all.subset(&test_idx);
         set_train_stats(&mut train, &mut test);
-        write_output(ctx, "train", &train)?;
-        write_output(ctx, "test", &test)?;
+        write_train_test(ctx, &train, &test)?;
 
         let meta_file = root.join("identity_meta.csv");
         if meta_file.is_file() {
