@@ -64,7 +64,6 @@ pub fn read_binary(files: &[PathBuf], labels: &[LabelByte], limit: Option<usize>
         total += take;
     }
     let mut images = vec![0u8; total * IMAGE_BYTES];
-    advise_huge_pages(&mut images);
     let mut pieces = Vec::with_capacity(total.div_ceil(PIECE) + plan.len());
     let mut rest = images.as_mut_slice();
     for &(path, take) in &plan {
@@ -137,25 +136,6 @@ fn read_exact_vectored(file: &mut std::fs::File, mut slices: &mut [IoSliceMut<'_
         }
     }
     Ok(())
-}
-
-/// Asks Linux to back `buf` (fresh, untouched memory) with transparent huge pages where the
-/// system allows it on request, as NumPy does for large arrays: 512 times fewer page faults
-/// when the pixels are first written. Only a hint; nothing changes where it is refused.
-fn advise_huge_pages(buf: &mut [u8]) {
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = (buf.as_mut_ptr() as usize).next_multiple_of(PAGE);
-        let end = (buf.as_mut_ptr() as usize + buf.len()) / PAGE * PAGE;
-        if end > start {
-            // SAFETY: [start, end) lies inside `buf`, which we borrow mutably; MADV_HUGEPAGE only
-            // changes how the kernel backs those pages, never their contents.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
 }
 
 /// Class names from a text file, one per line, blank lines ignored; exactly `expected` of them.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::output::check_range;
 
-/// Resampling filter of `image::imageops`.
+/// Resampling filter of the resize (fast_image_resize's convolutions, Pillow's kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResizeFilter {
