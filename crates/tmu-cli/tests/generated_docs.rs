@@ -4,15 +4,15 @@
 //! and `tmu describe` use, and every first-party plugin has its snapshot. `UPDATE_EXPECT=1`
 //! (what `cargo xtask codegen` sets) rewrites the files instead of comparing.
 
-use std::path::{Path, PathBuf};
+#[path = "support/real_builds.rs"]
+mod real_builds;
+
+use std::path::PathBuf;
 
 use expect_test::expect_file;
+use real_builds::{first_party_packages, root};
 use tmu_core::{Catalog, pipeline_schema_text, stages_markdown};
 use tmu_plugin::protocol::PluginDescription;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The snapshots, in file-name order (the order `tmu` loads `libtmu_*` libraries from a folder).
 fn snapshots() -> Vec<PluginDescription> {
@@ -32,21 +32,9 @@ fn snapshots() -> Vec<PluginDescription> {
         .collect()
 }
 
-/// Package names of the first-party plugins (`plugins/<name>/Cargo.toml`; folder = package name).
-fn first_party_plugins() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root().join("plugins"))
-        .expect("reading plugins/")
-        .map(|e| e.expect("a folder entry").path())
-        .filter(|p| p.join("Cargo.toml").is_file())
-        .map(|p| p.file_name().expect("a folder name").to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn every_first_party_plugin_has_a_snapshot() {
-    let plugins = first_party_plugins();
+    let plugins = first_party_packages();
     let snapshots: Vec<String> = snapshots().into_iter().map(|d| d.name).collect();
     assert_eq!(
         snapshots, plugins,
