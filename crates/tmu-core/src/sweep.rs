@@ -1,8 +1,9 @@
 //! Sweeps: the axes of a `[sweep]` table, the points they span, and the labels that name points.
 //!
-//! [`check`](check::check) validates the axes and their bindings, [`bind`] sets axis values into
-//! configs, [`expand`](expand::expand) turns the stages into one instance per point they depend
-//! on, and [`label`] writes and reads the point labels that name run folders and map keys.
+//! `check` validates the axes and their bindings, `bind` sets axis values into configs,
+//! `expand` turns the stages into one instance per point they depend on (all three run inside
+//! [`crate::validate`]), and [`label`] writes and reads the point labels that name run folders
+//! and map keys.
 
 pub(crate) mod bind;
 pub(crate) mod bound_config;

@@ -75,7 +75,7 @@ impl DeviceData {
         self.len() == 0
     }
 
-    /// [N, C, H, W].
+    /// `[N, C, H, W]`.
     pub fn shape(&self) -> [usize; 4] {
         self.shape
     }
@@ -98,12 +98,12 @@ impl DeviceData {
         &self.ids
     }
 
-    /// All images, u8 [N, C, H, W] on the device.
+    /// All images, u8 `[N, C, H, W]` on the device.
     pub fn images_tensor(&self) -> &Tensor {
         &self.images
     }
 
-    /// All labels, u32 [N] on the device.
+    /// All labels, u32 `[N]` on the device.
     pub fn labels_tensor(&self) -> &Tensor {
         &self.labels
     }
@@ -116,7 +116,7 @@ impl DeviceData {
         Ok(Tensor::from_slice(indices, indices.len(), self.device())?)
     }
 
-    /// (u8 images [B, C, H, W], u32 labels [B]) at device positions `index` (u32 [B]).
+    /// (u8 images `[B, C, H, W]`, u32 labels `[B]`) at device positions `index` (u32 `[B]`).
     pub fn gather(&self, index: &Tensor) -> Result<(Tensor, Tensor)> {
         Ok((self.images.index_select(index, 0)?, self.labels.index_select(index, 0)?))
     }
@@ -126,12 +126,12 @@ impl DeviceData {
         Ok((self.images.narrow(0, start, len)?, self.labels.narrow(0, start, len)?))
     }
 
-    /// Pixels in [0, 1] (f32 [B, C, H, W]) of the contiguous positions `start..start + len`.
+    /// Pixels in `[0, 1]` (f32 `[B, C, H, W]`) of the contiguous positions `start..start + len`.
     pub fn pixels(&self, start: usize, len: usize) -> Result<Tensor> {
         Ok((self.images.narrow(0, start, len)?.to_dtype(DType::F32)? / 255.0)?)
     }
 
-    /// Augmented u8 images [B, C, H, W] of the samples at `indices`, built on the host from
+    /// Augmented u8 images `[B, C, H, W]` of the samples at `indices`, built on the host from
     /// draws of `rng` (per sample: crop offsets, then flip, see [`Augment::draw`]) and uploaded.
     pub fn augmented(&self, indices: &[u32], aug: &Augment, rng: &mut ChaCha8Rng) -> Result<Tensor> {
         let [_, c, h, w] = self.shape;
@@ -145,9 +145,9 @@ impl DeviceData {
         Ok(Tensor::from_vec(out, (indices.len(), c, h, w), self.device())?)
     }
 
-    /// Augmented u8 images [B, C, H, W] built on the device (feature `cuda`, cuda data only):
-    /// the images at positions `index` (u32 [B] on the device, checked by
-    /// [`DeviceData::index_tensor`]) shifted and flipped by `draws` (i32 [B, 3] of
+    /// Augmented u8 images `[B, C, H, W]` built on the device (feature `cuda`, cuda data only):
+    /// the images at positions `index` (u32 `[B]` on the device, checked by
+    /// [`DeviceData::index_tensor`]) shifted and flipped by `draws` (i32 `[B, 3]` of
     /// [`Augment::draw`] results), the same pixels as [`DeviceData::augmented`].
     #[cfg(feature = "cuda")]
     pub fn augmented_on_device(&self, index: &Tensor, draws: &Tensor) -> Result<Tensor> {

@@ -6,7 +6,7 @@
 //! - [`fit`] trains a classifier; [`train_loop`] runs the same machinery (optimizer, schedule,
 //!   shuffling, augmentation, stop rules, progress, cancellation, checkpoints) with a caller's
 //!   per-batch loss.
-//! - [`predict`], [`evaluate`] and [`input_gradient`] for feature extractors and evaluators.
+//! - [`predict()`], [`evaluate`] and [`input_gradient`] for feature extractors and evaluators.
 //!
 //! ```no_run
 //! # fn main() -> tmu_nn::Result<()> {

@@ -17,7 +17,7 @@ pub fn log_softmax(x: &Tensor) -> Result<Tensor> {
     shifted.broadcast_sub(&shifted.exp()?.sum_keepdim(D::Minus1)?.log()?)
 }
 
-/// Per-sample cross-entropy `-log softmax(logits)[y]`: logits [B, K], labels u32 [B] -> [B].
+/// Per-sample cross-entropy `-log softmax(logits)[y]`: logits `[B, K]`, labels u32 `[B]` -> `[B]`.
 pub fn per_sample_cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     let labels = labels.to_dtype(DType::U32)?;
     log_softmax(logits)?.gather(&labels.unsqueeze(1)?, 1)?.squeeze(1)?.neg()
@@ -36,7 +36,7 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor, label_smoothing: f64) -> 
     nll.affine(1.0 - label_smoothing, 0.0)? + smooth.affine(label_smoothing, 0.0)?
 }
 
-/// Per-sample KL(p_teacher || p_student) from logits at temperature `t`: [B].
+/// Per-sample KL(p_teacher || p_student) from logits at temperature `t`: `[B]`.
 pub fn kl_to_teacher(student_logits: &Tensor, teacher_logits: &Tensor, t: f64) -> Result<Tensor> {
     let ls = log_softmax(&(student_logits / t)?)?;
     let lt = log_softmax(&(teacher_logits / t)?)?.detach();

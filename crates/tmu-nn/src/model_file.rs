@@ -24,11 +24,11 @@ pub const META_ARCH_CONFIG: &str = "tmu.arch_config";
 pub const META_CLASSES: &str = "tmu.classes";
 /// Metadata: number of classes.
 pub const META_NUM_CLASSES: &str = "tmu.num_classes";
-/// Metadata: [C, H, W], JSON.
+/// Metadata: `[C, H, W]`, JSON.
 pub const META_INPUT_SHAPE: &str = "tmu.input_shape";
-/// Metadata: per-channel mean of [0, 1] pixels, JSON.
+/// Metadata: per-channel mean of `[0, 1]` pixels, JSON.
 pub const META_MEAN: &str = "tmu.mean";
-/// Metadata: per-channel standard deviation of [0, 1] pixels, JSON.
+/// Metadata: per-channel standard deviation of `[0, 1]` pixels, JSON.
 pub const META_STD: &str = "tmu.std";
 
 /// Metadata: seconds of compute of the stage that produced the model (training or unlearning).

@@ -25,11 +25,11 @@ pub struct NetworkSpec {
     pub arch: ArchConfig,
     /// Class names; their number is the number of logits.
     pub classes: Vec<String>,
-    /// [C, H, W] of one input image.
+    /// `[C, H, W]` of one input image.
     pub input_shape: [usize; 3],
-    /// Per-channel mean of pixels in [0, 1], subtracted before the network.
+    /// Per-channel mean of pixels in `[0, 1]`, subtracted before the network.
     pub mean: Vec<f32>,
-    /// Per-channel standard deviation of pixels in [0, 1], divided by before the network.
+    /// Per-channel standard deviation of pixels in `[0, 1]`, divided by before the network.
     pub std: Vec<f32>,
 }
 
@@ -99,7 +99,7 @@ pub struct Network {
     dropout_rng: Box<Mutex<ChaCha8Rng>>,
     /// The [`Precision`] of training forward passes, as its index in `PRECISIONS`.
     precision: AtomicU8,
-    /// Per-channel `1 / (255 std)` and `-mean / std`, shaped [1, C, 1, 1].
+    /// Per-channel `1 / (255 std)` and `-mean / std`, shaped `[1, C, 1, 1]`.
     scale: Tensor,
     shift: Tensor,
 }
@@ -205,13 +205,13 @@ impl Network {
         *self.dropout_rng.lock().expect("dropout lock") = ChaCha8Rng::seed_from_u64(seed);
     }
 
-    /// u8 images [B, C, H, W] -> normalised f32 `(x / 255 - mean) / std`, on the network's device.
+    /// u8 images `[B, C, H, W]` -> normalised f32 `(x / 255 - mean) / std`, on the network's device.
     pub fn normalise_u8(&self, images: &Tensor) -> Result<Tensor> {
         let x = images.to_device(&self.device)?.to_dtype(DType::F32)?;
         Ok(x.broadcast_mul(&self.scale)?.broadcast_add(&self.shift)?)
     }
 
-    /// Pixels in [0, 1] (f32 [B, C, H, W]) -> normalised; differentiable (for input gradients
+    /// Pixels in `[0, 1]` (f32 `[B, C, H, W]`) -> normalised; differentiable (for input gradients
     /// in pixel space).
     pub fn normalise(&self, pixels: &Tensor) -> Result<Tensor> {
         let x = pixels.broadcast_mul(&(&self.scale * 255.0)?)?;
@@ -248,7 +248,7 @@ impl Network {
         Ok(())
     }
 
-    /// (penultimate features [B, F], logits [B, K]) of a normalised batch, in f32. `train` uses
+    /// (penultimate features `[B, F]`, logits `[B, K]`) of a normalised batch, in f32. `train` uses
     /// batch statistics (and updates the running ones), dropout and the network's precision.
     pub fn forward_with_features(&self, x: &Tensor, train: bool) -> Result<(Tensor, Tensor)> {
         self.check_input(x)?;
@@ -263,12 +263,12 @@ impl Network {
         }
     }
 
-    /// Logits [B, K] of a normalised batch.
+    /// Logits `[B, K]` of a normalised batch.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(self.forward_with_features(x, train)?.1)
     }
 
-    /// Penultimate features [B, F] of a normalised batch.
+    /// Penultimate features `[B, F]` of a normalised batch.
     pub fn features(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(self.forward_with_features(x, train)?.0)
     }

@@ -11,12 +11,12 @@ use crate::network::Network;
 /// Per-sample outputs of a network over a data set, in the data set's order, on the host.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Predictions {
-    /// Logits, row-major [N, K].
+    /// Logits, row-major `[N, K]`.
     pub logits: Vec<f32>,
     pub num_classes: usize,
     /// Cross-entropy of each sample against its label, computed in f64 from the logits.
     pub losses: Vec<f64>,
-    /// Penultimate features, row-major [N, F] (empty unless asked for).
+    /// Penultimate features, row-major `[N, F]` (empty unless asked for).
     pub features: Vec<f32>,
     pub feature_dim: usize,
     /// The labels the losses were computed against.
@@ -120,7 +120,7 @@ pub fn evaluate(net: &Network, data: &DeviceData, batch_size: usize) -> Result<f
     Ok(predict(net, data, batch_size, false)?.accuracy())
 }
 
-/// The gradient of `loss(logits)` with respect to `pixels` (f32 [B, C, H, W] in [0, 1]; the
+/// The gradient of `loss(logits)` with respect to `pixels` (f32 `[B, C, H, W]` in `[0, 1]`; the
 /// network's normalisation is applied inside), and the logits. `train` picks the mode
 /// (attacks use eval mode).
 pub fn input_gradient_with<F>(net: &Network, pixels: &Tensor, train: bool, loss: F) -> Result<(Tensor, Tensor)>
@@ -137,8 +137,8 @@ where
     Ok((g, logits.detach()))
 }
 
-/// The gradient of the summed cross-entropy against `labels` (u32 [B]) with respect to
-/// `pixels` in [0, 1], in eval mode, and the logits: what PGD needs.
+/// The gradient of the summed cross-entropy against `labels` (u32 `[B]`) with respect to
+/// `pixels` in `[0, 1]`, in eval mode, and the logits: what PGD needs.
 pub fn input_gradient(net: &Network, pixels: &Tensor, labels: &Tensor) -> Result<(Tensor, Tensor)> {
     input_gradient_with(net, pixels, false, |logits| Ok(per_sample_cross_entropy(logits, labels)?.sum_all()?))
 }

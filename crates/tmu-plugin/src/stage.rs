@@ -10,13 +10,13 @@ use crate::inputs::Inputs;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ArtifactKind {
-    /// safetensors: `images` u8 [N,C,H,W], `labels` u32 [N], `ids` u64 [N] + class names, mean, std.
+    /// safetensors: `images` u8 `[N,C,H,W]`, `labels` u32 `[N]`, `ids` u64 `[N]` + class names, mean, std.
     Dataset,
     /// safetensors: weights by PyTorch-style name path + architecture metadata.
     Model,
-    /// safetensors: `values` f32 [N,F], `ids` u64 [N] + feature names.
+    /// safetensors: `values` f32 `[N,F]`, `ids` u64 `[N]` + feature names.
     Features,
-    /// safetensors: `labels` u32 [N], `ids` u64 [N] + label names (e.g. 1 = easy).
+    /// safetensors: `labels` u32 `[N]`, `ids` u64 `[N]` + label names (e.g. 1 = easy).
     Labels,
     /// JSON object.
     Metrics,

@@ -4,7 +4,7 @@
 use crate::StatsError;
 
 /// The `q`-quantile of `values` (any order), `0 <= q <= 1`: sorts a copy, then
-/// [`quantile_sorted`]. Errors for no values, NaN among them, or `q` outside [0, 1].
+/// [`quantile_sorted`]. Errors for no values, NaN among them, or `q` outside `[0, 1]`.
 pub fn quantile(values: &[f64], q: f64) -> Result<f64, StatsError> {
     check_values(values)?;
     let mut sorted = values.to_vec();
@@ -16,7 +16,7 @@ pub fn quantile(values: &[f64], q: f64) -> Result<f64, StatsError> {
 /// then NumPy's `_lerp` between `sorted[floor h]` and the next value (the `t >= 0.5` branch
 /// interpolates from the upper end, as NumPy does, so results match exactly). For several
 /// levels of one sample, sort once and call this. Errors for no values, NaN among them, values
-/// out of order, or `q` outside [0, 1].
+/// out of order, or `q` outside `[0, 1]`.
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> Result<f64, StatsError> {
     check_values(sorted)?;
     if !(0.0..=1.0).contains(&q) {

@@ -133,7 +133,7 @@ fn check_fits(net: &Network, data: &Dataset) -> anyhow::Result<()> {
     net.spec().check_data(data).map_err(NnError::into_anyhow).help("wire the model trained on this data set")
 }
 
-/// The logits of every sample, row-major [N, K], one batch at a time: progress after each batch,
+/// The logits of every sample, row-major `[N, K]`, one batch at a time: progress after each batch,
 /// and a cancelled run stops between batches.
 fn logits(ctx: &mut Context, net: &Network, data: &Dataset, batch_size: usize) -> anyhow::Result<Vec<f32>> {
     let d = DeviceData::new(data, net.device()).map_err(NnError::into_anyhow).context("uploading the data set")?;

@@ -21,7 +21,7 @@ pub fn scale_pixel(v: u8) -> u8 {
     ((u32::from(v) * 255 + 8) / 16) as u8
 }
 
-/// All 1,797 images, [N, 1, 8, 8], pixels scaled to 0..=255, ids 0..1796 in file order,
+/// All 1,797 images, `[N, 1, 8, 8]`, pixels scaled to 0..=255, ids 0..1796 in file order,
 /// classes "0" to "9", mean/std of the whole set.
 pub fn load() -> Dataset {
     assert_eq!(DIGITS_BIN.len(), DIGITS_COUNT * RECORD, "embedded digits.bin has the wrong size");

@@ -1,9 +1,9 @@
-//! Per-channel mean and standard deviation of u8 images, in [0, 1] units.
+//! Per-channel mean and standard deviation of u8 images, in `[0, 1]` units.
 
 use rayon::prelude::*;
 
 /// Mean and population standard deviation of each channel over all pixels of all images
-/// (`images` is N*C*H*W bytes, NCHW), with pixels scaled to [0, 1]. Sums are exact integers.
+/// (`images` is N*C*H*W bytes, NCHW), with pixels scaled to `[0, 1]`. Sums are exact integers.
 /// A channel with no spread (or no images at all) gets std 1.0, so normalising never divides by 0.
 pub fn channel_stats(images: &[u8], channels: usize, image_len: usize) -> (Vec<f32>, Vec<f32>) {
     let plane = image_len / channels.max(1);

@@ -17,12 +17,12 @@
 //! # The metrics file of `eval.unlearning`
 //!
 //! One JSON object (`schema` = `"tmu.eval.unlearning/1"`); accuracies and rates are fractions in
-//! [0, 1], `delta` is in percentage points, `null` marks what could not be measured:
+//! `[0, 1]`, `delta` is in percentage points, `null` marks what could not be measured:
 //!
 //! ```text
 //! {
 //!   "schema": "tmu.eval.unlearning/1",
-//!   "forget": { "n": 18, "classes": [3], "class_names": ["3"],
+//!   "forget": { "n": 18, "classes": `[3]`, "class_names": ["3"],
 //!               "predicted_easy": 16, "predicted_hard": 2 },          // null without `predicted`
 //!   "sets": { "retain": 1212, "test": 450, "population": 449, "mia_population": 449 },
 //!   "mia": { "alphas": [0.1, 0.05, 0.01], "population": "all" },      // or "class"

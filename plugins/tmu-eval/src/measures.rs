@@ -12,7 +12,7 @@ pub fn softmax_f64(logits: &[f32]) -> Vec<f64> {
     e.into_iter().map(|v| v / sum).collect()
 }
 
-/// Mean over rows of `||softmax(a_i) - softmax(b_i)||_2`; `a`, `b` row-major [N, k], N >= 1.
+/// Mean over rows of `||softmax(a_i) - softmax(b_i)||_2`; `a`, `b` row-major `[N, k]`, N >= 1.
 pub fn activation_distance(a: &[f32], b: &[f32], k: usize) -> f64 {
     assert_eq!(a.len(), b.len(), "logits of the same samples");
     let n = a.len() / k;
@@ -61,7 +61,7 @@ pub struct Attack {
 /// The population loss-threshold attack (Ye et al., CCS 2022): the threshold is the
 /// `alpha`-quantile (linear interpolation) of the per-sample losses on non-members, so that a
 /// fraction `alpha` of non-members would be flagged; a target sample is flagged a member when
-/// its loss is at most the threshold. Both loss lists non-empty, `alpha` in [0, 1] (the stage
+/// its loss is at most the threshold. Both loss lists non-empty, `alpha` in `[0, 1]` (the stage
 /// checks both before it runs). NaN among the population losses (a model that diverged) makes
 /// the threshold and the rate NaN, null in `metrics.json`, as NumPy's quantile is NaN there.
 pub fn loss_threshold_attack(population_losses: &[f64], target_losses: &[f64], alpha: f64) -> Attack {

@@ -20,11 +20,11 @@ use crate::pgd::{Pgd, kl_from_logits, pgd_attack};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdversarialConfig {
-    /// L∞ radius of the attack in [0, 1] pixel units (4/255 in the method).
+    /// L∞ radius of the attack in `[0, 1]` pixel units (4/255 in the method).
     #[serde(default = "default_epsilon")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub epsilon: f64,
-    /// Step size in [0, 1] pixel units; left out, epsilon / 3.
+    /// Step size in `[0, 1]` pixel units; left out, epsilon / 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub step: Option<f64>,
@@ -151,7 +151,7 @@ impl Stage for AdversarialFeature {
     }
 }
 
-/// Clean and attacked logits (row-major [len, K]) of positions `first..first + len`.
+/// Clean and attacked logits (row-major `[len, K]`) of positions `first..first + len`.
 fn attack_batch(
     net: &Network,
     d: &DeviceData,

@@ -20,7 +20,7 @@ pub const DEFAULT_BLOCK_ELEMS: usize = 4 << 20;
 /// `F.normalize`'s floor on the norm.
 const NORM_EPS: f64 = 1e-12;
 
-/// Embeddings of a set of samples: row-major [N, dim] with a label and an id per row.
+/// Embeddings of a set of samples: row-major `[N, dim]` with a label and an id per row.
 #[derive(Clone, Copy, Debug)]
 pub struct Embedding<'a> {
     pub rows: &'a [f32],
@@ -133,7 +133,7 @@ fn scales(e: &Embedding, normalise: bool) -> Vec<f64> {
         .collect()
 }
 
-/// The scaled rows at `positions` as f32 [len, dim], and their squared norms in f64.
+/// The scaled rows at `positions` as f32 `[len, dim]`, and their squared norms in f64.
 fn gather(e: &Embedding, scale: &[f64], positions: &[usize]) -> (Vec<f32>, Vec<f64>) {
     let mut rows = Vec::with_capacity(positions.len() * e.dim);
     let mut norms = Vec::with_capacity(positions.len());

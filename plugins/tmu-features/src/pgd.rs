@@ -1,10 +1,10 @@
-//! The untargeted L∞ PGD attack behind AF, in [0, 1] pixel space, and the KL divergence between
+//! The untargeted L∞ PGD attack behind AF, in `[0, 1]` pixel space, and the KL divergence between
 //! the clean and the attacked prediction.
 //!
 //! Each step: `x ← clip(x + step · sign(∇_x Σ_i CE(f(norm(x_i)), y_i)))`, where `clip` projects
-//! onto the ε-ball around the clean image and onto [0, 1]; the network is in eval mode
+//! onto the ε-ball around the clean image and onto `[0, 1]`; the network is in eval mode
 //! (batch-norm running statistics, no dropout). Without a random start the attack begins at the
-//! clean image; with one, at the clean image plus uniform noise in [-ε, ε] (clipped to [0, 1])
+//! clean image; with one, at the clean image plus uniform noise in [-ε, ε] (clipped to `[0, 1]`)
 //! drawn from a seeded host generator, so every device draws the same start.
 
 use rand::Rng;
@@ -15,14 +15,14 @@ use tmu_nn::{Network, input_gradient};
 /// The attack's budget.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Pgd {
-    /// L∞ radius in [0, 1] pixel units.
+    /// L∞ radius in `[0, 1]` pixel units.
     pub epsilon: f64,
-    /// Step size in [0, 1] pixel units.
+    /// Step size in `[0, 1]` pixel units.
     pub step: f64,
     pub steps: usize,
 }
 
-/// Adversarial pixels (f32 [B, C, H, W] in [0, 1]) for clean `pixels` and labels (u32 [B]).
+/// Adversarial pixels (f32 `[B, C, H, W]` in `[0, 1]`) for clean `pixels` and labels (u32 `[B]`).
 /// `start` is the random-start generator, `None` for none.
 pub fn pgd_attack(
     net: &Network,

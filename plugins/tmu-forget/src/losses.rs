@@ -21,7 +21,7 @@ pub enum HardTreatment {
 }
 
 /// The TMU loss of a mixed batch: the mean over the batch of per-sample terms, where `hard`
-/// (f32 [B], 1 = predicted hard) selects the treatment of each row:
+/// (f32 `[B]`, 1 = predicted hard) selects the treatment of each row:
 /// - not hard (retain, predicted easy): `CE(logits_i, targets_i)`;
 /// - hard, [`HardTreatment::RandomLabel`]: `CE(logits_i, targets_i)` (the caller put the wrong
 ///   label in `targets`);
@@ -49,7 +49,7 @@ pub fn tmu_loss(
     }
 }
 
-/// Mean of `values` over the rows where `mask` (f32 [B]) is 1; 0 when no row is selected. Stays
+/// Mean of `values` over the rows where `mask` (f32 `[B]`) is 1; 0 when no row is selected. Stays
 /// on the device (no read-out).
 fn masked_mean(values: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let count = mask.sum_all()?.maximum(1.0)?;
@@ -57,7 +57,7 @@ fn masked_mean(values: &Tensor, mask: &Tensor) -> Result<Tensor> {
 }
 
 /// NegGrad with retain descent (the joint form): `mean_{retain rows} CE − α · mean_{forget rows} CE`,
-/// `forget` f32 [B] (1 = a forget sample). A group absent from the batch contributes 0. The
+/// `forget` f32 `[B]` (1 = a forget sample). A group absent from the batch contributes 0. The
 /// ascent is unbounded, as in the baseline.
 pub fn neggrad_loss(logits: &Tensor, labels: &Tensor, forget: &Tensor, alpha: f64) -> Result<Tensor> {
     let ce = per_sample_cross_entropy(logits, labels)?;
@@ -80,7 +80,7 @@ pub enum KlReduction {
 }
 
 /// The bad-teacher loss (Chundawat et al. 2023): for each row the teacher is the incompetent
-/// one where `forget` (f32 [B]) is 1 and the competent one elsewhere; the loss is
+/// one where `forget` (f32 `[B]`) is 1 and the competent one elsewhere; the loss is
 /// `KL(p_teacher ‖ p_student)` at temperature `t` (softmax of logits / t), reduced by `reduction`.
 pub fn bad_teacher_loss(
     student: &Tensor,

@@ -60,7 +60,7 @@ impl Column {
         Ok(Column(Tensor::from_vec(values, n, device)?))
     }
 
-    /// The values of a batch (`index`: u32 [B] positions on the device), [B].
+    /// The values of a batch (`index`: u32 `[B]` positions on the device), `[B]`.
     pub fn gather(&self, index: &Tensor) -> tmu_nn::candle::Result<Tensor> {
         self.0.index_select(index, 0)
     }

@@ -7,7 +7,7 @@ use rand_distr::StandardNormal;
 use tmu_nn::candle::{Result, Tensor};
 
 /// `x + std · ε · mask` with ε ~ N(0, 1) drawn fresh from `rng` for every element of `x`
-/// ([B, ...]); `mask` (f32 [B], 0 or 1) picks the rows that get noise.
+/// (`[B, ...]`); `mask` (f32 `[B]`, 0 or 1) picks the rows that get noise.
 pub fn add_row_noise(x: &Tensor, mask: &Tensor, std: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
     if std == 0.0 {
         return Ok(x.clone());

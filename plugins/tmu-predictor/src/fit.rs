@@ -35,14 +35,14 @@ pub fn class_weights(easy: &[bool], balance: bool) -> [f64; 2] {
 }
 
 /// PyTorch's `F.binary_cross_entropy_with_logits(z, y, weight=w)` (mean reduction):
-/// `mean_i w_i (max(z_i, 0) - z_i y_i + log(1 + exp(-|z_i|)))`; all three [B].
+/// `mean_i w_i (max(z_i, 0) - z_i y_i + log(1 + exp(-|z_i|)))`; all three `[B]`.
 pub fn bce_with_logits(z: &Tensor, y: &Tensor, w: &Tensor) -> tmu_nn::candle::Result<Tensor> {
     let softplus = (z.abs()?.neg()?.exp()? + 1.0)?.log()?;
     let per_sample = ((z.relu()? - (z * y)?)? + softplus)?;
     (per_sample * w)?.mean_all()
 }
 
-/// One Adam step on a batch (x [B, F], y [B] in {0, 1}, w [B]); returns the batch loss.
+/// One Adam step on a batch (x `[B, F]`, y `[B]` in {0, 1}, w `[B]`); returns the batch loss.
 pub fn train_step(
     mlp: &PredictorMlp,
     opt: &mut Optimizer,
@@ -67,7 +67,7 @@ pub fn adam(mlp: &PredictorMlp, lr: f64) -> anyhow::Result<Optimizer> {
     Ok(Optimizer::new(config, mlp.named_params())?)
 }
 
-/// Trains `mlp` on the rows of `x` (row-major [N, F], preprocessed) labelled `easy`: every
+/// Trains `mlp` on the rows of `x` (row-major `[N, F]`, preprocessed) labelled `easy`: every
 /// epoch a permutation drawn from a generator seeded with `seed`, batches of `batch_size` in
 /// that order (the last one may be smaller). `on_epoch(epoch, mean loss)` is called after each
 /// epoch (progress, cancellation). Returns the mean training loss of every epoch.

@@ -1,5 +1,5 @@
 //! The predictor network: an MLP F -> hidden... -> 1 with ReLU between layers, PyTorch
-//! `nn.Linear` layers (`weight` [out, in], `bias` [out]) initialised from U(-1/sqrt(in),
+//! `nn.Linear` layers (`weight` `[out, in]`, `bias` `[out]`) initialised from U(-1/sqrt(in),
 //! 1/sqrt(in)) drawn from a seeded generator. It always lives on the CPU: it is a few hundred
 //! weights, and a GPU would only add launch latency.
 
@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tmu_nn::candle::{Device, Tensor, Var};
 
-/// The weights of one layer on the host: (weight [out, in] row-major, bias [out]).
+/// The weights of one layer on the host: (weight `[out, in]` row-major, bias `[out]`).
 pub type LayerWeights = (Vec<f32>, Vec<f32>);
 
 /// The predictor MLP.
@@ -110,7 +110,7 @@ impl PredictorMlp {
             .collect()
     }
 
-    /// Logits [B] of a batch [B, F] (ReLU after every layer but the last).
+    /// Logits `[B]` of a batch `[B, F]` (ReLU after every layer but the last).
     pub fn logits(&self, x: &Tensor) -> tmu_nn::candle::Result<Tensor> {
         let mut y = x.clone();
         for (i, (w, b)) in self.layers.iter().enumerate() {
@@ -122,7 +122,7 @@ impl PredictorMlp {
         y.squeeze(1)
     }
 
-    /// Logits of a host matrix (row-major [N, F]) as f32 values.
+    /// Logits of a host matrix (row-major `[N, F]`) as f32 values.
     pub fn logits_of(&self, rows: &[f32]) -> anyhow::Result<Vec<f32>> {
         let f = self.inputs();
         if rows.is_empty() || !rows.len().is_multiple_of(f) {

@@ -1,5 +1,5 @@
 //! The predictor's model artifact: a safetensors file of kind `model` whose tensors are the
-//! layers (`layers.{i}.weight` [out, in], `layers.{i}.bias` [out], f32: PyTorch can load them
+//! layers (`layers.{i}.weight` `[out, in]`, `layers.{i}.bias` `[out]`, f32: PyTorch can load them
 //! into `nn.Linear`s) and whose metadata say what it is (`tmu.arch = "predictor-mlp"`), its
 //! layer sizes, the feature columns it takes by name and the preprocessing it was trained with.
 

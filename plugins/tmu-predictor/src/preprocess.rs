@@ -1,5 +1,5 @@
 //! Feature preprocessing, per set: winsorise each column to [Q1 - k IQR, Q3 + k IQR]
-//! (quantiles by linear interpolation), then min-max to [0, 1]; a constant column scales to 0.
+//! (quantiles by linear interpolation), then min-max to `[0, 1]`; a constant column scales to 0.
 
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ pub struct ColumnScaling {
     /// Values raised to `lower` / lowered to `upper`.
     pub clipped_low: usize,
     pub clipped_high: usize,
-    /// Range of the winsorised column (what min-max maps to [0, 1]).
+    /// Range of the winsorised column (what min-max maps to `[0, 1]`).
     pub min: f64,
     pub max: f64,
 }
@@ -50,7 +50,7 @@ pub fn scale_column(values: &[f64], k: f64) -> (Vec<f64>, ColumnScaling) {
     (scaled, scaling)
 }
 
-/// Preprocesses a row-major [N, F] matrix column by column (`names` has F entries); returns the
+/// Preprocesses a row-major `[N, F]` matrix column by column (`names` has F entries); returns the
 /// scaled matrix (f32, row-major) and what was done to each column. `values` must be finite
 /// and N >= 1.
 pub fn preprocess(values: &[f32], names: &[String], k: f64) -> (Vec<f32>, Vec<ColumnScaling>) {

@@ -7,7 +7,7 @@ pub fn half(logits: &[f32]) -> Vec<bool> {
 }
 
 /// How many of `n` samples the twin-rate rule calls hard: `round(rate n)` (halves away from
-/// zero), within [0, n].
+/// zero), within `[0, n]`.
 pub fn hard_count(rate: f64, n: usize) -> usize {
     ((rate * n as f64).round().max(0.0) as usize).min(n)
 }

@@ -41,7 +41,7 @@ pub struct PredictorTrainConfig {
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// Winsorising factor k: each feature column is clipped to [Q1 - k IQR, Q3 + k IQR]
-    /// (quantiles by linear interpolation) before min-max scaling to [0, 1], separately for the
+    /// (quantiles by linear interpolation) before min-max scaling to `[0, 1]`, separately for the
     /// twin set and for D_f. Saved with the predictor, so `predictor.apply` uses the same.
     #[serde(default = "default_iqr_factor")]
     #[schemars(range(min = 0.0, max = 1000.0))]

@@ -1,4 +1,4 @@
-//! Batch normalisation over [B, C, H, W] with PyTorch's `nn.BatchNorm2d` parameters and buffers
+//! Batch normalisation over `[B, C, H, W]` with PyTorch's `nn.BatchNorm2d` parameters and buffers
 //! (`weight`, `bias`, `running_mean`, `running_var`, `num_batches_tracked`).
 //!
 //! Train mode normalises with the batch statistics (biased variance) and updates the running

@@ -1,4 +1,4 @@
-//! 2-d convolution with PyTorch's `nn.Conv2d` parameters (`weight` [out, in, k, k], `bias`) and
+//! 2-d convolution with PyTorch's `nn.Conv2d` parameters (`weight` `[out, in, k, k]`, `bias`) and
 //! default initialisation; the computation goes through `crate::ops::conv2d`.
 
 use candle_core::{Result, Tensor};

@@ -1,4 +1,4 @@
-//! Fully connected layer with PyTorch's `nn.Linear` parameters (`weight` [out, in], `bias`) and
+//! Fully connected layer with PyTorch's `nn.Linear` parameters (`weight` `[out, in]`, `bias`) and
 //! default initialisation.
 
 use candle_core::{D, Result, Tensor};

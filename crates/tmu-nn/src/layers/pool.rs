@@ -5,7 +5,7 @@
 
 use candle_core::{DType, Result, Tensor};
 
-/// Mean over the spatial dimensions: [B, C, H, W] -> [B, C], in f32 (bf16 activations of mixed
+/// Mean over the spatial dimensions: `[B, C, H, W]` -> `[B, C]`, in f32 (bf16 activations of mixed
 /// precision are widened first, so the features and the classifier head are f32).
 pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
     x.to_dtype(DType::F32)?.mean((2, 3))

@@ -11,8 +11,8 @@ use crate::layers::Mode;
 
 /// What every architecture computes.
 pub trait Model: Send + Sync {
-    /// For a normalised batch [B, C, H, W]: the penultimate feature [B, F] (after global
-    /// pooling; the class token for the ViT) and the logits [B, classes].
+    /// For a normalised batch `[B, C, H, W]`: the penultimate feature `[B, F]` (after global
+    /// pooling; the class token for the ViT) and the logits `[B, classes]`.
     fn forward(&self, x: &Tensor, mode: &mut Mode) -> Result<(Tensor, Tensor)>;
 
     /// F, the width of the penultimate feature.
@@ -53,7 +53,7 @@ impl ArchConfig {
     }
 }
 
-/// Builds `arch` for inputs of `input` = [C, H, W] and `classes` outputs, its parameters taken
+/// Builds `arch` for inputs of `input` = `[C, H, W]` and `classes` outputs, its parameters taken
 /// from `vb`.
 pub fn build(arch: &ArchConfig, input: [usize; 3], classes: usize, vb: VarBuilder) -> Result<Box<dyn Model>> {
     if classes < 2 {

@@ -45,7 +45,7 @@ pub struct ArchOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 0.95))]
     pub dropout: Option<f32>,
-    /// mlp: hidden layer widths. Default [256, 128].
+    /// mlp: hidden layer widths. Default `[256, 128]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<Vec<usize>>,
     /// vit-tiny: patch side in pixels. Default 4.

@@ -31,11 +31,11 @@ pub struct Batch<'a> {
     pub global_step: u64,
     /// Positions of the batch's samples in the [`DeviceData`].
     pub indices: &'a [u32],
-    /// The same positions, u32 [B] on the device (to gather per-sample tensors).
+    /// The same positions, u32 `[B]` on the device (to gather per-sample tensors).
     pub index: &'a Tensor,
-    /// Normalised (and augmented) inputs, f32 [B, C, H, W].
+    /// Normalised (and augmented) inputs, f32 `[B, C, H, W]`.
     pub x: &'a Tensor,
-    /// True labels, u32 [B].
+    /// True labels, u32 `[B]`.
     pub y: &'a Tensor,
     /// Learning rate of this step.
     pub lr: f64,
@@ -47,7 +47,7 @@ pub struct Batch<'a> {
 pub struct StepOutput {
     /// The scalar to minimise.
     pub loss: Tensor,
-    /// Logits [B, K] to count training accuracy against `Batch::y` (needed by the
+    /// Logits `[B, K]` to count training accuracy against `Batch::y` (needed by the
     /// `train_accuracy` stop rule).
     pub logits: Option<Tensor>,
 }

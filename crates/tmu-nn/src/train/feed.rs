@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::data::{Augment, DeviceData};
 use crate::error::Result;
 
-/// One batch: positions u32 [B] on the device, u8 images [B, C, H, W], u32 labels [B].
+/// One batch: positions u32 `[B]` on the device, u8 images `[B, C, H, W]`, u32 labels `[B]`.
 pub(super) struct FedBatch {
     pub index: Tensor,
     pub images: Tensor,
@@ -23,7 +23,7 @@ pub(super) struct FedBatch {
 struct OnDevice {
     /// Every batch's positions, concatenated, u32 on the device.
     order: Tensor,
-    /// `Augment::draw` per position of `order`, i32 [n, 3] (None when augmentation is off).
+    /// `Augment::draw` per position of `order`, i32 `[n, 3]` (None when augmentation is off).
     draws: Option<Tensor>,
     /// Offset of each batch in `order`.
     starts: Vec<usize>,

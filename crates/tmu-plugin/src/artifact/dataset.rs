@@ -1,4 +1,4 @@
-//! Dataset artifacts: u8 images [N,C,H,W], u32 labels, u64 sample ids, class names and statistics.
+//! Dataset artifacts: u8 images `[N,C,H,W]`, u32 labels, u64 sample ids, class names and statistics.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -13,9 +13,9 @@ use crate::stage::ArtifactKind;
 pub struct DatasetMeta {
     /// Class names; `labels` index into it.
     pub classes: Vec<String>,
-    /// Per-channel mean of the pixels scaled to [0, 1] (used to normalise model inputs).
+    /// Per-channel mean of the pixels scaled to `[0, 1]` (used to normalise model inputs).
     pub mean: Vec<f32>,
-    /// Per-channel standard deviation of the pixels scaled to [0, 1].
+    /// Per-channel standard deviation of the pixels scaled to `[0, 1]`.
     pub std: Vec<f32>,
     /// Where the data came from (`cifar10:/data/cifar-10-batches-bin`, `digits (embedded)`).
     pub source: String,
@@ -30,7 +30,7 @@ pub struct DatasetMeta {
 pub struct Dataset {
     /// N*C*H*W bytes, sample-major, channel-planar (NCHW).
     pub images: Vec<u8>,
-    /// [N, C, H, W].
+    /// `[N, C, H, W]`.
     pub shape: [usize; 4],
     pub labels: Vec<u32>,
     /// Stable sample ids: every feature, label and metric row traces back to a sample.

@@ -1,4 +1,4 @@
-//! Feature artifacts: f32 values [N, F] per sample id, with a name per column.
+//! Feature artifacts: f32 values `[N, F]` per sample id, with a name per column.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -11,7 +11,7 @@ const META_NAMES: &str = "tmu.feature_names";
 /// Per-sample feature rows.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Features {
-    /// Row-major [N, F].
+    /// Row-major `[N, F]`.
     pub values: Vec<f32>,
     pub ids: Vec<u64>,
     /// One name per column (`df`, `af`, `cf`, ...).

@@ -7,7 +7,7 @@ use serde::Serialize;
 /// Schema tag of the metrics file; bump on an incompatible change.
 pub const SCHEMA: &str = "tmu.eval.unlearning/1";
 
-/// Accuracies (fractions in [0, 1]).
+/// Accuracies (fractions in `[0, 1]`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Accuracy {
     pub retain: f64,

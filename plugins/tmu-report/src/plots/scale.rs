@@ -1,5 +1,5 @@
 //! Per-set feature scaling for the scatter: each column winsorised to [Q1 - 1.5 IQR, Q3 + 1.5 IQR]
-//! (NumPy's linear-interpolation quantiles, from tmu-stats), then min-max to [0, 1] (a constant
+//! (NumPy's linear-interpolation quantiles, from tmu-stats), then min-max to `[0, 1]` (a constant
 //! column is 0), as the predictor sees its inputs.
 
 use tmu_stats::quantile_sorted;
