@@ -160,3 +160,34 @@ fn tmu_schema_with_the_first_party_plugins_is_the_generated_one() {
         std::fs::read_to_string(root().join("docs/pipeline.schema.json")).expect("reading docs/pipeline.schema.json");
     assert!(schema == docs, "`tmu schema` differs from docs/pipeline.schema.json: run `cargo xtask codegen`");
 }
+
+/// Every shipped pipeline passes `tmu check` with the first-party plugins, and those that read
+/// the user's data (CIFAR, VGGFace2), run where the data is missing, stop before any work with
+/// the message saying where to put it.
+#[test]
+fn the_shipped_pipelines_check_and_stop_cleanly_without_their_data() {
+    let first_party: Vec<&Path> = first_party_plugins().iter().map(|p| p.as_path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(root().join("pipelines"))
+        .expect("reading pipelines/")
+        .map(|e| e.expect("a folder entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "{files:?}");
+    for file in &files {
+        let ws = Workspace::new();
+        let path = file.display().to_string();
+        let check = tmu(&ws, &first_party, &["check", &path]).ok();
+        assert!(check.stdout.contains("is valid") || check.stderr.contains("is valid"), "{path}: {}", check.stderr);
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        if !["cifar10", "cifar100", "vggface2"].contains(&name.as_str()) {
+            continue;
+        }
+        let run = tmu(&ws, &first_party, &["run", &path]);
+        assert_ne!(run.code, Some(0), "{path} ran without its data");
+        assert!(run.stderr.contains("not ready to run"), "{path}: {}", run.stderr);
+        assert!(run.stderr.contains("help: put "), "{path}: {}", run.stderr);
+        assert!(run.stderr.contains("datasets/README.md"), "{path}: {}", run.stderr);
+        assert!(!ws.runs().join(&name).exists(), "{path}: a stage ran");
+    }
+}

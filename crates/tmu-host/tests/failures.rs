@@ -148,6 +148,43 @@ config = { note = "unready" }
 }
 
 #[test]
+fn the_same_preflight_failure_of_several_stages_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let p = plan(
+        dir.path(),
+        r#"
+format = 1
+name = "unready"
+
+[stages.first]
+kind = "fixture.add"
+inputs = { x = "data.metrics" }
+
+[stages.data]
+kind = "fixture.source"
+config = { note = "unready" }
+
+[stages.again]
+kind = "fixture.source"
+config = { note = "unready", scale = 2 }
+
+[stages.more]
+kind = "fixture.source"
+config = { note = "unready", scale = 3 }
+"#,
+    );
+    let err = failed(run_with(&p, &runs, &ExecOptions::default()).0);
+    assert_eq!(
+        err.to_string(),
+        "3 stages are not ready to run: stages `data`, `again` and `more` (fixture.source, plugin \
+         `fixture-stages`) failed: the source data is not there"
+    );
+    assert_eq!(err.help().as_deref(), Some("put the data where the source expects it"));
+    assert!(!runs.join("unready").exists(), "nothing ran");
+}
+
+#[test]
 fn a_config_rejected_by_its_schema_is_reported_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pipeline.toml");

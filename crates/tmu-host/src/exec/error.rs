@@ -57,7 +57,7 @@ pub enum RunError {
     #[error(transparent)]
     Store(#[from] StoreError),
 
-    #[error("{} not ready to run: {}", plural(failures.len(), "stage is", "stages are"), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("{} not ready to run: {}", plural(failures.len(), "stage is", "stages are"), grouped(failures))]
     Preflight { failures: Vec<StageFailure> },
 
     #[error("{}", failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("\n"))]
@@ -65,6 +65,33 @@ pub enum RunError {
 
     #[error("cancelled; {finished} {} finished and kept", if *finished == 1 { "stage" } else { "stages" })]
     Cancelled { finished: usize, report: Box<RunReport> },
+}
+
+/// The failures joined by "; ", those of one kind and plugin with the same error (the same data
+/// set missing at every point of a sweep, say) said once: "stages `a`, `b` and `c` (kind, plugin
+/// `p`) failed: ...".
+fn grouped(failures: &[StageFailure]) -> String {
+    let mut groups: Vec<(&StageFailure, Vec<&str>)> = Vec::new();
+    for f in failures {
+        let same =
+            |g: &&mut (&StageFailure, Vec<&str>)| g.0.kind == f.kind && g.0.plugin == f.plugin && g.0.error == f.error;
+        match groups.iter_mut().find(same) {
+            Some(g) => g.1.push(&f.stage),
+            None => groups.push((f, vec![&f.stage])),
+        }
+    }
+    let text = |(first, stages): &(&StageFailure, Vec<&str>)| {
+        if stages.len() == 1 {
+            return first.to_string();
+        }
+        let names: Vec<String> = stages.iter().map(|s| format!("`{s}`")).collect();
+        let (last, rest) = names.split_last().expect("a group has a stage");
+        let own = first.to_string();
+        // `stage `x` (kind, plugin `p`) failed: ...` -> `stages `x`, `y` and `z` (kind, ...`
+        let tail = own.strip_prefix(&format!("stage `{}`", first.stage)).unwrap_or(&own);
+        format!("stages {} and {last}{tail}", rest.join(", "))
+    };
+    groups.iter().map(text).collect::<Vec<_>>().join("; ")
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -83,7 +110,12 @@ impl RunError {
             RunError::UnknownKind { .. } => Some("`tmu describe` lists the stage kinds of the loaded plugins".into()),
             RunError::Store(_) => None,
             RunError::Preflight { failures } | RunError::Failed { failures, .. } => {
-                let helps: Vec<String> = failures.iter().filter_map(|f| f.error.help.clone()).collect();
+                let mut helps: Vec<String> = Vec::new();
+                for h in failures.iter().filter_map(|f| f.error.help.clone()) {
+                    if !helps.contains(&h) {
+                        helps.push(h);
+                    }
+                }
                 let mut help = helps.join("\n");
                 if matches!(self, RunError::Failed { .. }) && !help.contains("were kept") {
                     if !help.is_empty() {
