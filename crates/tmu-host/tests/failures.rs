@@ -118,53 +118,45 @@ kind = "fixture.wrong-kind"
     assert_eq!(cached.len(), 1, "only the good stage is cached");
 }
 
-#[test]
-fn a_preflight_failure_stops_the_run_before_anything_runs() {
+/// Runs a pipeline whose source `data` (and the `extra` stages) are not ready; checks that
+/// nothing ran and returns the error.
+fn preflight_error(extra: &str) -> RunError {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
-    let p = plan(
-        dir.path(),
+    let text = format!(
         r#"
 format = 1
 name = "unready"
 
 [stages.first]
 kind = "fixture.add"
-inputs = { x = "data.metrics" }
+inputs = {{ x = "data.metrics" }}
 
 [stages.data]
 kind = "fixture.source"
-config = { note = "unready" }
-"#,
+config = {{ note = "unready" }}
+{extra}"#
     );
-    let err = failed(run_with(&p, &runs, &ExecOptions::default()).0);
+    let err = failed(run_with(&plan(dir.path(), &text), &runs, &ExecOptions::default()).0);
+    assert!(!runs.join("unready").exists(), "nothing ran");
+    err
+}
+
+#[test]
+fn a_preflight_failure_stops_the_run_before_anything_runs() {
+    let err = preflight_error("");
     assert_eq!(
         err.to_string(),
         "1 stage is not ready to run: stage `data` (fixture.source, plugin `fixture-stages`) failed: \
          the source data is not there"
     );
     assert_eq!(err.help().as_deref(), Some("put the data where the source expects it"));
-    assert!(!runs.join("unready").exists(), "nothing ran");
 }
 
 #[test]
 fn the_same_preflight_failure_of_several_stages_is_said_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let runs = dir.path().join("runs");
-    let p = plan(
-        dir.path(),
+    let err = preflight_error(
         r#"
-format = 1
-name = "unready"
-
-[stages.first]
-kind = "fixture.add"
-inputs = { x = "data.metrics" }
-
-[stages.data]
-kind = "fixture.source"
-config = { note = "unready" }
-
 [stages.again]
 kind = "fixture.source"
 config = { note = "unready", scale = 2 }
@@ -174,14 +166,12 @@ kind = "fixture.source"
 config = { note = "unready", scale = 3 }
 "#,
     );
-    let err = failed(run_with(&p, &runs, &ExecOptions::default()).0);
     assert_eq!(
         err.to_string(),
         "3 stages are not ready to run: stages `data`, `again` and `more` (fixture.source, plugin \
          `fixture-stages`) failed: the source data is not there"
     );
     assert_eq!(err.help().as_deref(), Some("put the data where the source expects it"));
-    assert!(!runs.join("unready").exists(), "nothing ran");
 }
 
 #[test]

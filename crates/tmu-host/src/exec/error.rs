@@ -20,22 +20,46 @@ pub struct StageFailure {
     pub error: WireError,
 }
 
+impl StageFailure {
+    /// `<subject> (kind, plugin `p`) failed: <error>`; `subject` names the stage or stages.
+    fn write_as(&self, f: &mut std::fmt::Formatter<'_>, subject: &str) -> std::fmt::Result {
+        let verb = match self.error.kind {
+            ErrorKind::Panic => "panicked",
+            ErrorKind::Cancelled => "was cancelled",
+            _ => "failed",
+        };
+        write!(f, "{subject} ({}", self.kind)?;
+        if !self.plugin.is_empty() {
+            write!(f, ", plugin `{}`", self.plugin)?;
+        }
+        write!(f, ") {verb}: {}", self.error.chain_line())
+    }
+}
+
 impl std::fmt::Display for StageFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Messages written for this stage already name it (a panic, a missing output).
         if self.error.message.starts_with(&format!("stage `{}`", self.stage)) {
             return f.write_str(&self.error.chain_line());
         }
-        let verb = match self.error.kind {
-            ErrorKind::Panic => "panicked",
-            ErrorKind::Cancelled => "was cancelled",
-            _ => "failed",
+        self.write_as(f, &format!("stage `{}`", self.stage))
+    }
+}
+
+/// Failures of one kind and plugin with the same error (the same data set missing at every
+/// point of a sweep, say), said once: "stages `a`, `b` and `c` (kind, plugin `p`) failed: ...".
+struct Group<'a> {
+    first: &'a StageFailure,
+    stages: Vec<&'a str>,
+}
+
+impl std::fmt::Display for Group<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some((last, rest)) = self.stages.split_last().filter(|(_, rest)| !rest.is_empty()) else {
+            return self.first.fmt(f);
         };
-        write!(f, "stage `{}` ({}", self.stage, self.kind)?;
-        if !self.plugin.is_empty() {
-            write!(f, ", plugin `{}`", self.plugin)?;
-        }
-        write!(f, ") {verb}: {}", self.error.chain_line())
+        let rest: Vec<String> = rest.iter().map(|s| format!("`{s}`")).collect();
+        self.first.write_as(f, &format!("stages {} and `{last}`", rest.join(", ")))
     }
 }
 
@@ -67,31 +91,18 @@ pub enum RunError {
     Cancelled { finished: usize, report: Box<RunReport> },
 }
 
-/// The failures joined by "; ", those of one kind and plugin with the same error (the same data
-/// set missing at every point of a sweep, say) said once: "stages `a`, `b` and `c` (kind, plugin
-/// `p`) failed: ...".
+/// The failures joined by "; ", each [`Group`] once, in the order of their first stage.
 fn grouped(failures: &[StageFailure]) -> String {
-    let mut groups: Vec<(&StageFailure, Vec<&str>)> = Vec::new();
+    let mut groups: Vec<Group<'_>> = Vec::new();
     for f in failures {
         let same =
-            |g: &&mut (&StageFailure, Vec<&str>)| g.0.kind == f.kind && g.0.plugin == f.plugin && g.0.error == f.error;
+            |g: &&mut Group<'_>| g.first.kind == f.kind && g.first.plugin == f.plugin && g.first.error == f.error;
         match groups.iter_mut().find(same) {
-            Some(g) => g.1.push(&f.stage),
-            None => groups.push((f, vec![&f.stage])),
+            Some(g) => g.stages.push(&f.stage),
+            None => groups.push(Group { first: f, stages: vec![&f.stage] }),
         }
     }
-    let text = |(first, stages): &(&StageFailure, Vec<&str>)| {
-        if stages.len() == 1 {
-            return first.to_string();
-        }
-        let names: Vec<String> = stages.iter().map(|s| format!("`{s}`")).collect();
-        let (last, rest) = names.split_last().expect("a group has a stage");
-        let own = first.to_string();
-        // `stage `x` (kind, plugin `p`) failed: ...` -> `stages `x`, `y` and `z` (kind, ...`
-        let tail = own.strip_prefix(&format!("stage `{}`", first.stage)).unwrap_or(&own);
-        format!("stages {} and {last}{tail}", rest.join(", "))
-    };
-    groups.iter().map(text).collect::<Vec<_>>().join("; ")
+    groups.iter().map(Group::to_string).collect::<Vec<_>>().join("; ")
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
