@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::figure::{Figure, Slots, err, text};
-use tmu_stats::{mean, sample_std};
+use super::methods::draw_strip;
 
 /// AUCs by score (`predictor`, then each feature).
 pub struct AucFigure {
@@ -40,27 +40,7 @@ impl Figure for AucFigure {
             .draw_series(LineSeries::new([(-0.5, 0.5), (m as f64 - 0.5, 0.5)], BLACK.mix(0.5).stroke_width(1)))
             .map_err(err)?;
         for (i, values) in self.values.iter().enumerate() {
-            let color = super::PALETTE[i % super::PALETTE.len()];
-            let n = values.len().max(1) as f64;
-            chart
-                .draw_series(values.iter().enumerate().map(|(k, v)| {
-                    let dx = if values.len() > 1 { (k as f64 / (n - 1.0) - 0.5) * 0.4 } else { 0.0 };
-                    Circle::new((i as f64 + dx, *v), 3, color.mix(0.6).filled())
-                }))
-                .map_err(err)?;
-            if let Some(mu) = mean(values) {
-                let sd = sample_std(values).unwrap_or(0.0);
-                chart
-                    .draw_series(std::iter::once(ErrorBar::new_vertical(
-                        i as f64,
-                        mu - sd,
-                        mu,
-                        mu + sd,
-                        BLACK.stroke_width(2),
-                        14,
-                    )))
-                    .map_err(err)?;
-            }
+            draw_strip(&mut chart, i, values, super::PALETTE[i % super::PALETTE.len()])?;
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! hide each other) with its mean and a bar of +- one standard deviation.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::figure::{Figure, Slots, err, text, y_range};
@@ -55,27 +56,29 @@ fn draw_panel<DB: DrawingBackend>(p: &MethodPanel, area: &DrawingArea<DB, Shift>
         .draw()
         .map_err(err)?;
     for (i, values) in p.values.iter().enumerate() {
-        let color = p.colors.get(i).copied().unwrap_or(BLACK);
-        let n = values.len().max(1) as f64;
-        // Spread the points over the middle 40% of the method's slot, in point order.
-        let spread = values.iter().enumerate().map(|(k, v)| {
-            let dx = if values.len() > 1 { (k as f64 / (n - 1.0) - 0.5) * 0.4 } else { 0.0 };
-            Circle::new((i as f64 + dx, *v), 3, color.mix(0.6).filled())
-        });
-        chart.draw_series(spread).map_err(err)?;
-        if let Some(mu) = mean(values) {
-            let sd = sample_std(values).unwrap_or(0.0);
-            chart
-                .draw_series(std::iter::once(ErrorBar::new_vertical(
-                    i as f64,
-                    mu - sd,
-                    mu,
-                    mu + sd,
-                    BLACK.stroke_width(2),
-                    14,
-                )))
-                .map_err(err)?;
-        }
+        draw_strip(&mut chart, i, values, p.colors.get(i).copied().unwrap_or(BLACK))?;
+    }
+    Ok(())
+}
+
+/// The values of slot `slot` as points spread over the middle 40% of the slot (in point order, so
+/// they do not hide each other), with their mean and a bar of +- one standard deviation.
+pub(super) fn draw_strip<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<Slots, RangedCoordf64>>,
+    slot: usize,
+    values: &[f64],
+    color: RGBColor,
+) -> Result<(), String> {
+    let n = values.len().max(1) as f64;
+    let spread = values.iter().enumerate().map(|(k, v)| {
+        let dx = if values.len() > 1 { (k as f64 / (n - 1.0) - 0.5) * 0.4 } else { 0.0 };
+        Circle::new((slot as f64 + dx, *v), 3, color.mix(0.6).filled())
+    });
+    chart.draw_series(spread).map_err(err)?;
+    if let Some(mu) = mean(values) {
+        let sd = sample_std(values).unwrap_or(0.0);
+        let bar = ErrorBar::new_vertical(slot as f64, mu - sd, mu, mu + sd, BLACK.stroke_width(2), 14);
+        chart.draw_series(std::iter::once(bar)).map_err(err)?;
     }
     Ok(())
 }
