@@ -3,7 +3,7 @@
 //!
 //! Differences are `a - b`, lower is better (Delta, activation distance): `a` wins a point when
 //! `a - b < -tie`, loses when `a - b > tie`, and ties otherwise. The tests follow SciPy (checked
-//! against it in `tests/paired.rs`): the sign test is `binomtest(#wins, #wins + #losses, 0.5)`
+//! against it in `tests/it/paired.rs`): the sign test is `binomtest(#wins, #wins + #losses, 0.5)`
 //! two-sided; the t-test is `ttest_rel(a, b)` on every pair (ties included); the Wilcoxon test
 //! sees only the pairs that do not tie (see [`wilcoxon()`]).
 

@@ -12,7 +12,7 @@ use crate::{StatsError, TestOutcome};
 /// statrs' own `ttest_onesample` is not used: its two-sided p is `2 (1 - cdf(|t|))`, which
 /// loses the relative precision of small p-values (for t = -30 with 10 degrees of freedom,
 /// p = 4e-11, it is off by 1.5e-6 relative); the survival function used here is off by 2e-15
-/// there (checked against SciPy in `tests/paired.rs`).
+/// there (checked against SciPy in `tests/it/paired.rs`).
 pub fn paired_t_test(differences: &[f64]) -> Result<Option<TestOutcome>, StatsError> {
     if differences.iter().any(|d| d.is_nan()) {
         return Err(StatsError::NotANumber { what: "paired t-test" });

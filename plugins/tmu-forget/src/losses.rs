@@ -1,5 +1,5 @@
 //! The per-batch losses of the unlearning stages, as pure functions of tensors (logits, labels,
-//! per-sample masks): the stages call exactly these, and `tests/losses.rs` checks them (values
+//! per-sample masks): the stages call exactly these, and `tests/it/losses.rs` checks them (values
 //! and gradients) against PyTorch.
 
 use schemars::JsonSchema;

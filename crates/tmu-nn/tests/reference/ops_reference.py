@@ -1,5 +1,5 @@
 """Writes `ops.json`, the PyTorch reference values of tmu-nn's fast ops (`tmu_nn::ops`), read by
-`crates/tmu-nn/tests/ops_reference.rs`. Run by hand: `python3 crates/tmu-nn/tests/reference/ops_reference.py`
+`crates/tmu-nn/tests/it/ops_reference.rs`. Run by hand: `python3 crates/tmu-nn/tests/reference/ops_reference.py`
 (needs torch).
 
 Inputs are drawn in float32 from a seeded generator and stored; the references are then computed

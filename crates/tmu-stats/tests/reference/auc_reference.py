@@ -6,7 +6,7 @@ trapezoidal ROC, so a tied positive-negative pair counts 1/2). Run by hand from 
 The first four cases are the ones tmu-predictor checked its copy against before the AUC moved
 here (the random one drawn from the same seed after the same draws, so the values are the
 same); the last two are new: many ties at a larger size, and a score that ranks backwards. The
-Rust tests (tests/auc.rs) read the JSON; nothing here runs at test time.
+Rust tests (tests/it/auc.rs) read the JSON; nothing here runs at test time.
 """
 
 import json

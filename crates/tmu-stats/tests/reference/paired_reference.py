@@ -1,5 +1,5 @@
 """Reference values for tmu-stats' summaries, paired tests and tails, computed with SciPy. Run by
-hand from this folder (the Rust tests, tests/paired.rs, read the JSON; nothing here runs at test
+hand from this folder (the Rust tests, tests/it/paired.rs, read the JSON; nothing here runs at test
 time):
 
     python3 paired_reference.py > paired_reference.json

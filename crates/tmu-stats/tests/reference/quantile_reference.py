@@ -6,7 +6,7 @@
 The cases are the ones tmu-eval and tmu-predictor checked their copies against before the
 quantiles moved here, drawn from the same seeds in the same order (so the values are the same),
 each now at every level of both lists: a single value, ties, MIA-like losses from 1e-9 up,
-negative values, and random samples. The Rust tests (tests/quantile.rs) read the JSON and expect
+negative values, and random samples. The Rust tests (tests/it/quantile.rs) read the JSON and expect
 every quantile bit for bit; nothing here runs at test time.
 """
 

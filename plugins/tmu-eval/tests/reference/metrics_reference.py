@@ -4,7 +4,7 @@ about 8 digits on the losses near 1e-7 of a memorised sample). Run by hand from 
 
     python3 metrics_reference.py      # writes metrics_reference.json
 
-The Rust tests (tests/measures.rs) read the JSON; nothing here runs at test time.
+The Rust tests (tests/it/measures.rs) read the JSON; nothing here runs at test time.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Reference values for tests/losses.rs: the unlearning losses of tmu-forget computed with PyTorch.
+"""Reference values for tests/it/losses.rs: the unlearning losses of tmu-forget computed with PyTorch.
 
 Run by hand from this folder (`python3 losses_reference.py`); it rewrites losses.json, which the
 Rust test reads. Everything is computed in float64 from inputs that are exact in float32.

@@ -3,7 +3,7 @@ PyTorch. Run by hand from this folder:
 
     python3 predictor_reference.py      # writes predictor_reference.json
 
-The Rust tests (tests/numerics.rs) read the JSON; nothing here runs at test time.
+The Rust tests (tests/it/numerics.rs) read the JSON; nothing here runs at test time.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""Writes the pickle fixtures of tests/cifar_python.rs with real Python and numpy.
+"""Writes the pickle fixtures of tests/it/cifar_python.rs with real Python and numpy.
 
 Run by hand: `python3 make_pickles.py` (Python 3.11, numpy 2 wrote the committed files).
 Every batch holds `data` = ((np.arange(2 * 3072) * 7 + 3) % 256) as uint8, shape [2, 3072],

@@ -1,0 +1,9 @@
+//! tmu-core's integration tests as one binary: one module per topic, the shared helpers
+//! declared once (a binary per file cost a link and ~100 MB of disk each).
+
+mod api;
+mod pipelines;
+mod schema;
+mod schemars_configs;
+mod sweep;
+mod tidy;
