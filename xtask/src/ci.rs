@@ -4,15 +4,15 @@
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::build::{cargo, run_tmu};
 use crate::sh;
 
-/// Runs `step`, then prints how long it took.
+/// Runs `step`, then prints how long it took; a failure names the step and when it failed.
 fn timed(name: &str, step: impl FnOnce() -> Result<()>) -> Result<f64> {
     let start = Instant::now();
-    step()?;
+    step().with_context(|| format!("ci step `{name}` failed after {:.0} s", start.elapsed().as_secs_f64()))?;
     let secs = start.elapsed().as_secs_f64();
     eprintln!("xtask ci: {name} took {secs:.0} s");
     Ok(secs)

@@ -29,7 +29,20 @@ tasks:
                                        them into target/gpu-check/ and print the GPU run command
 ";
 
-fn main() -> Result<()> {
+/// Runs the task; a failure prints its error chain on one line and exits with 1. (Not `main() ->
+/// Result`: with `RUST_BACKTRACE` set, that prints a stack backtrace after the message, which
+/// pushes the message itself off the end of a cut CI log.)
+fn main() -> std::process::ExitCode {
+    match task() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn task() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
     let rest: Vec<String> = args.collect();
