@@ -24,6 +24,11 @@ pub fn run_ci(skip_smoke: bool) -> Result<()> {
     total += timed("clippy", || {
         sh(Command::new(cargo()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
+    // Doc comments are checked too (broken intra-doc links, tensor shapes read as links): ~10 s
+    // after clippy, whose dependency metadata rustdoc reuses.
+    total += timed("doc", || {
+        sh(Command::new(cargo()).args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))
+    })?;
     total += timed("tests", || sh(Command::new(cargo()).args(["test", "--workspace"])))?;
     if !skip_smoke {
         total += timed("quickstart (release build and run)", || {

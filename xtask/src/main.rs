@@ -19,7 +19,7 @@ tasks:
   check <pipeline.toml>                build, then `tmu check` (every problem, with line:column)
   plan <pipeline.toml> [--dot]         build, then `tmu plan`
   tmu <args>                           build, then run the release `tmu` with any arguments
-  ci [--no-smoke]                      fmt, clippy -D warnings, tests, quickstart smoke run
+  ci [--no-smoke]                      fmt, clippy and doc with -D warnings, tests, quickstart run
   codegen [--check]                    regenerate (or check) docs/plugins/*.json, docs/stages.md and
                                        docs/pipeline.schema.json from the plugins' self-descriptions
   bench train-step [args]              candle vs PyTorch (same run) ResNet-18 training step, images/s
