@@ -15,7 +15,7 @@ use tmu_nn::{
 };
 use tmu_plugin::artifact::{Dataset, Labels, read_metrics};
 use tmu_plugin::protocol::WireError;
-use tmu_plugin::{ArtifactKind, ArtifactRef, Binding, Inputs, Stage};
+use tmu_plugin::{ArtifactKind, ArtifactRef, Binding, Inputs};
 use tmu_test_support::{BlobsSpec, StageRun, blobs, config, run_stage};
 
 struct Setup {
@@ -257,30 +257,11 @@ fn labels_correct_marks_what_the_model_gets_right() {
     assert!(format!("{} {:?}", e.message, e.causes).contains("classes"), "{e:?}");
 }
 
-fn examples_deserialize<S: Stage>() {
-    let examples = S::examples();
-    assert!(!examples.is_empty(), "{} has no examples", S::KIND);
-    for ex in examples {
-        if let Err(e) = serde_json::from_value::<S::Config>(config(&ex.config_toml)) {
-            panic!("{}: example `{}` does not deserialize: {e}", S::KIND, ex.title);
-        }
-    }
-}
-
 #[test]
 fn examples_deserialize_and_every_field_is_documented() {
-    examples_deserialize::<EvalUnlearning>();
-    examples_deserialize::<LabelsCorrect>();
-    let d = tmu_plugin().describe();
-    let kinds: Vec<&str> = d.stages.iter().map(|s| s.kind.as_str()).collect();
-    assert_eq!(kinds, ["eval.unlearning", "labels.correct"]);
-    for s in &d.stages {
-        assert_eq!(s.config_schema["additionalProperties"], false, "{}", s.kind);
-        for (name, p) in s.config_schema["properties"].as_object().unwrap() {
-            assert!(!p["description"].as_str().unwrap_or_default().is_empty(), "{}: `{name}` undocumented", s.kind);
-            assert!(p.get("default").is_some(), "{}: `{name}` has no default", s.kind);
-        }
-    }
+    tmu_test_support::check_examples::<EvalUnlearning>();
+    tmu_test_support::check_examples::<LabelsCorrect>();
+    let d = tmu_test_support::check_stage_configs(tmu_plugin(), &["eval.unlearning", "labels.correct"]);
     let eval = &d.stages[0];
     assert_eq!(eval.config_schema["properties"]["mia_alphas"]["default"], serde_json::json!([0.1, 0.05, 0.01]));
     assert_eq!(eval.config_schema["properties"]["mia_alphas"]["items"]["maximum"], 1.0);

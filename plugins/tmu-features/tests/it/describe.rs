@@ -7,14 +7,11 @@ use tmu_plugin::Stage;
 use tmu_test_support::config;
 
 fn examples_parse<S: Stage>() -> usize {
-    let examples = S::examples();
-    for ex in &examples {
-        let value = config(&ex.config_toml);
-        let parsed: Result<S::Config, _> = serde_json::from_value(value);
-        assert!(parsed.is_ok(), "{} example `{}`: {:?}", S::KIND, ex.title, parsed.err());
-        S::preflight(&parsed.unwrap()).unwrap();
+    let configs = tmu_test_support::check_examples::<S>();
+    for c in &configs {
+        S::preflight(c).unwrap();
     }
-    examples.len()
+    configs.len()
 }
 
 fn defaults<C: DeserializeOwned>() -> C {

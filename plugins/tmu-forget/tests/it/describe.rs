@@ -6,44 +6,24 @@ use tmu_forget::{
     BadTeacherConfig, FinetuneConfig, ForgetBadTeacher, ForgetFinetune, ForgetNegGrad, ForgetRandomLabel, ForgetTmu,
     NegGradConfig, RandomLabelConfig, TmuConfig,
 };
-use tmu_plugin::Stage;
-use tmu_test_support::config;
-
-fn examples_deserialize<S: Stage>() {
-    let examples = S::examples();
-    assert!(!examples.is_empty(), "{} has no examples", S::KIND);
-    for ex in examples {
-        if let Err(e) = serde_json::from_value::<S::Config>(config(&ex.config_toml)) {
-            panic!("{}: example `{}` does not deserialize: {e}", S::KIND, ex.title);
-        }
-    }
-}
+use tmu_test_support::{check_examples, check_stage_configs, config};
 
 #[test]
 fn every_example_deserializes() {
-    examples_deserialize::<ForgetTmu>();
-    examples_deserialize::<ForgetFinetune>();
-    examples_deserialize::<ForgetNegGrad>();
-    examples_deserialize::<ForgetRandomLabel>();
-    examples_deserialize::<ForgetBadTeacher>();
+    check_examples::<ForgetTmu>();
+    check_examples::<ForgetFinetune>();
+    check_examples::<ForgetNegGrad>();
+    check_examples::<ForgetRandomLabel>();
+    check_examples::<ForgetBadTeacher>();
 }
 
 #[test]
 fn every_field_is_documented_defaulted_and_closed() {
-    let d = tmu_forget::tmu_plugin().describe();
-    let kinds: Vec<&str> = d.stages.iter().map(|s| s.kind.as_str()).collect();
-    assert_eq!(kinds, ["forget.tmu", "forget.finetune", "forget.neggrad", "forget.random-label", "forget.bad-teacher"]);
+    let d = check_stage_configs(
+        tmu_forget::tmu_plugin(),
+        &["forget.tmu", "forget.finetune", "forget.neggrad", "forget.random-label", "forget.bad-teacher"],
+    );
     for s in &d.stages {
-        let schema = &s.config_schema;
-        assert_eq!(schema["additionalProperties"], false, "{}", s.kind);
-        for (name, p) in schema["properties"].as_object().unwrap() {
-            assert!(
-                !p["description"].as_str().unwrap_or_default().is_empty(),
-                "{}: `{name}` has no description",
-                s.kind
-            );
-            assert!(p.get("default").is_some(), "{}: `{name}` has no default", s.kind);
-        }
         let outputs: Vec<&str> = s.outputs.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(outputs, ["model", "metrics"], "{}", s.kind);
     }

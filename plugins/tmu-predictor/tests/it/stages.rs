@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use tmu_plugin::artifact::{Features, Labels, read_metrics};
-use tmu_plugin::{ArtifactKind, Inputs, Stage, mix64};
+use tmu_plugin::{ArtifactKind, Inputs, mix64};
 use tmu_predictor::model_file::Predictor;
 use tmu_predictor::{PredictorApply, PredictorTrain, tmu_plugin};
 use tmu_test_support::{StageRun, config, run_stage};
@@ -216,30 +216,11 @@ fn training_is_seeded_and_balance_changes_the_weights() {
     assert_eq!(m["class_weights"], serde_json::json!({ "hard": 2.5, "easy": 0.625 }));
 }
 
-fn examples_deserialize<S: Stage>() {
-    let examples = S::examples();
-    assert!(!examples.is_empty(), "{} has no examples", S::KIND);
-    for ex in examples {
-        if let Err(e) = serde_json::from_value::<S::Config>(config(&ex.config_toml)) {
-            panic!("{}: example `{}` does not deserialize: {e}", S::KIND, ex.title);
-        }
-    }
-}
-
 #[test]
 fn examples_deserialize_and_every_field_is_documented() {
-    examples_deserialize::<PredictorTrain>();
-    examples_deserialize::<PredictorApply>();
-    let d = tmu_plugin().describe();
-    let kinds: Vec<&str> = d.stages.iter().map(|s| s.kind.as_str()).collect();
-    assert_eq!(kinds, ["predictor.train", "predictor.apply"]);
-    for s in &d.stages {
-        assert_eq!(s.config_schema["additionalProperties"], false, "{}", s.kind);
-        for (name, p) in s.config_schema["properties"].as_object().unwrap() {
-            assert!(!p["description"].as_str().unwrap_or_default().is_empty(), "{}: `{name}` undocumented", s.kind);
-            assert!(p.get("default").is_some(), "{}: `{name}` has no default", s.kind);
-        }
-    }
+    tmu_test_support::check_examples::<PredictorTrain>();
+    tmu_test_support::check_examples::<PredictorApply>();
+    let d = tmu_test_support::check_stage_configs(tmu_plugin(), &["predictor.train", "predictor.apply"]);
     let train = &d.stages[0].config_schema["properties"];
     assert_eq!(train["hidden"]["default"], serde_json::json!([32, 16]));
     assert_eq!(train["hidden"]["items"]["minimum"], 1);

@@ -13,7 +13,7 @@ use tmu_nn::{
 };
 use tmu_plugin::artifact::{Dataset, Labels, read_metrics};
 use tmu_plugin::protocol::WireError;
-use tmu_plugin::{ArtifactKind, Inputs, LogLevel, Stage};
+use tmu_plugin::{ArtifactKind, Inputs, LogLevel};
 use tmu_test_support::{BlobsSpec, RecordingHost, RunOptions, StageRun, blobs, config, run_stage_with};
 use tmu_train::tmu_plugin;
 use tmu_train::twin::{TwinBuild, TwinConfig};
@@ -144,9 +144,7 @@ fn a_twin_set_inside_the_members_is_refused() {
 
 #[test]
 fn examples_deserialize_and_defaults_are_the_method_spec() {
-    for ex in TwinBuild::examples() {
-        serde_json::from_value::<TwinConfig>(config(&ex.config_toml)).unwrap_or_else(|e| panic!("{}: {e}", ex.title));
-    }
+    tmu_test_support::check_examples::<TwinBuild>();
     let d: TwinConfig = serde_json::from_value(config("")).unwrap();
     assert_eq!(d, TwinConfig::default());
     assert_eq!((d.lr, d.batch_size, d.target_fit, d.max_epochs), (1e-4, 64, 0.99, 50));
