@@ -24,8 +24,8 @@ pub fn run_ci(skip_smoke: bool) -> Result<()> {
     total += timed("clippy", || {
         sh(Command::new(cargo()).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
     })?;
-    // Doc comments are checked too (broken intra-doc links, tensor shapes read as links): ~10 s
-    // after clippy, whose dependency metadata rustdoc reuses.
+    // Doc comments are checked too (broken intra-doc links, tensor shapes read as links): 16-20 s
+    // on a clean checkout, after clippy.
     total += timed("doc", || {
         sh(Command::new(cargo()).args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))
     })?;
