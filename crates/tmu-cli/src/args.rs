@@ -53,6 +53,29 @@ pub enum Command {
         /// Only this stage kind.
         kind: Option<String>,
     },
+    /// Check every cached result against the hashes recorded when it was stored, and every
+    /// stage view against its cached result; exits with failure if any is corrupt.
+    Verify {
+        /// The runs folder to check.
+        #[arg(long, value_name = "DIR", default_value = "runs")]
+        runs_dir: PathBuf,
+        /// Remove the corrupt entries (their stages run again when next needed).
+        #[arg(long)]
+        evict: bool,
+    },
+    /// Remove cached results that none of the given pipelines would reuse now (their stage
+    /// views and work folders too). Lists what it would remove unless `--delete` is given.
+    Gc {
+        /// The pipeline files whose results to keep.
+        #[arg(required = true, value_name = "PIPELINE")]
+        pipelines: Vec<PathBuf>,
+        /// The runs folder to clean.
+        #[arg(long, value_name = "DIR", default_value = "runs")]
+        runs_dir: PathBuf,
+        /// Remove what is listed (without it, nothing is changed).
+        #[arg(long)]
+        delete: bool,
+    },
     /// Write the JSON Schema of pipeline files, with every loaded stage's config schema.
     Schema {
         /// Write to this file instead of standard output.
@@ -99,4 +122,8 @@ pub struct RunArgs {
     /// a pipeline with a `[sweep]`: its points are independent).
     #[arg(short = 'k', long)]
     pub keep_going: bool,
+    /// Use cached results without checking that their files still hash to what was stored
+    /// (faster on very large artifacts; a file changed by hand then goes unnoticed).
+    #[arg(long)]
+    pub trust_cache: bool,
 }

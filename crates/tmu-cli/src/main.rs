@@ -1,4 +1,4 @@
-//! `tmu`: run, check, plan, describe and schema for tmu pipelines.
+//! `tmu`: run, check, plan, describe and schema for tmu pipelines; verify and gc for the runs folder.
 //!
 //! Plugins load from the binary's folder (`libtmu_*`), `[plugins] paths` in the pipeline file,
 //! `--plugin-path` and `TMU_PLUGIN_PATH`; each file loaded is named on stderr. Results go to
@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         }
         Command::Describe { kind } => commands::describe(kind.as_deref(), &cli.plugins),
         Command::Schema { output } => commands::schema(output.as_deref(), &cli.plugins),
+        Command::Verify { runs_dir, evict } => commands::verify(runs_dir, *evict),
+        Command::Gc { pipelines, runs_dir, delete } => commands::gc(pipelines, runs_dir, *delete, &cli.plugins),
     };
     match result {
         Ok(code) => code,

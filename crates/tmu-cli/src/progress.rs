@@ -114,6 +114,16 @@ impl View {
         }
     }
 
+    /// A line that is shown even with `--quiet` (what the user must know about their results).
+    fn warn(&self, text: String) {
+        match self.mode {
+            Mode::Quiet | Mode::Plain => eprintln!("{text}"),
+            Mode::Bars => {
+                self.multi.println(text).ok();
+            }
+        }
+    }
+
     fn end_bar(&mut self, stage: &str) {
         if let Some(bar) = self.bars.remove(stage) {
             bar.finish_and_clear();
@@ -133,9 +143,13 @@ impl View {
                     self.bars.insert(stage, bar);
                 }
             }
-            Event::Waiting { stage } => {
-                self.line(format!("[{stage}] waiting: another tmu process is running this same stage"))
+            Event::Waiting { stage, holder } => {
+                let who = holder.map(|h| format!(" ({h})")).unwrap_or_default();
+                self.line(format!("[{stage}] waiting: another tmu process{who} is running this same stage"))
             }
+            Event::Corrupt { stage, message } => self.warn(format!(
+                "[{stage}] warning: its cached result is corrupt and was dropped; the stage runs again: {message}"
+            )),
             Event::Progress { stage, done, total, message } => match self.mode {
                 Mode::Bars => {
                     if let Some(bar) = self.bars.get(&stage) {

@@ -33,6 +33,21 @@ fn number(v: &serde_json::Value) -> String {
     }
 }
 
+/// `512 B`, `3.4 KiB`, `150.0 MiB`, `1.2 GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// The first few headline numbers of a stage summary: `accuracy=0.9812, loss=0.05`.
 pub fn headline(summary: &serde_json::Value) -> String {
     const MAX: usize = 4;

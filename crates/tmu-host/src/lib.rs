@@ -31,4 +31,4 @@ pub use exec::{
 pub use hash::{hash_file, hash_path};
 pub use loader::{LoadedPlugin, load};
 pub use registry::Registry;
-pub use store::{RunsDir, StoreError};
+pub use store::{Corruption, RunsDir, StoreError, StoreOptions};

@@ -1,11 +1,15 @@
 //! The subcommands.
 
 mod describe;
+mod gc;
 mod plan;
 mod run;
 mod schema;
+mod verify;
 
 pub use describe::describe;
+pub use gc::gc;
 pub use plan::{check, plan};
 pub use run::run;
 pub use schema::schema;
+pub use verify::verify;

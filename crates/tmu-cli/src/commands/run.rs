@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 
 use anyhow::Context;
-use tmu_host::{ExecOptions, RunError, RunsDir, run_plan};
+use tmu_host::{ExecOptions, RunError, RunsDir, StoreOptions, run_plan};
 
 use crate::args::{PluginArgs, RunArgs};
 use crate::load::{Loaded, load_pipeline, print_diagnostics};
@@ -36,7 +36,7 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let runs = RunsDir::open(&args.runs_dir)
+    let runs = RunsDir::open_with(&args.runs_dir, StoreOptions { verify: !args.trust_cache })
         .with_context(|| format!("cannot open the runs folder {}", args.runs_dir.display()))?;
     let cancel = Arc::new(AtomicBool::new(false));
     install_ctrl_c(cancel.clone())?;

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use tmu_core::PlannedStage;
 use tmu_plugin::artifact::{read_header, read_metrics};
 use tmu_plugin::protocol::{ErrorKind, RunRequest, WireError};
-use tmu_plugin::{ArtifactKind, Inputs, LogLevel};
+use tmu_plugin::{ArtifactKind, ArtifactRef, Binding, Inputs, LogLevel};
 
 use super::error::StageFailure;
 use super::resolve::plugin_record;
@@ -21,7 +21,8 @@ use crate::loader::LoadedPlugin;
 use crate::record::{
     CacheRecord, FailureRecord, InputRecord, OutputRecord, ProducedBy, RECORD_FORMAT, StageRecord, Status, Timing,
 };
-use crate::store::{ENTRY_FILE, RunsDir};
+use crate::store::lock::Holder;
+use crate::store::{Committed, Corruption, ENTRY_FILE, RunsDir};
 use crate::time::now_us;
 
 /// What every attempt shares.
@@ -96,26 +97,71 @@ fn write_view_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), St
 /// Runs `job` to the end; never panics on a plugin's behalf (the plugin catches its panics).
 pub(super) fn run_job(env: &Env, job: Job) -> JobResult {
     let is_cancelled = || env.cancel.load(Ordering::SeqCst);
-    let waiting = || {
-        let _ = env.events.send(Event::Waiting { stage: job.stage.name.clone() });
+    let waiting = |holder: Option<&Holder>| {
+        let _ = env.events.send(Event::Waiting { stage: job.stage.name.clone(), holder: holder.map(Holder::describe) });
     };
     let lock = match env.runs.lock_key(&job.key, &is_cancelled, &waiting) {
         Ok(Some(lock)) => lock,
         Ok(None) => return JobResult::Cancelled,
         Err(e) => return JobResult::Failed(job.host_failure(e.to_string())),
     };
-    // Another process may have produced the result while this one waited for the lock.
-    if !job.forced
-        && let Some(record) = env.runs.lookup(&job.key)
-    {
-        return match publish(env, &job.stage.name, &record, Status::Cached) {
-            Ok(()) => JobResult::Done { record: Box::new(record), outcome: Outcome::Cached },
-            Err(e) => JobResult::Failed(job.host_failure(e)),
+    // Another process may have produced the result while this one waited for the lock. (This
+    // process holds the lock: a corrupt entry is replaced when the attempt commits.)
+    if !job.forced {
+        let corrupt = |c: &Corruption| {
+            let _ = env.events.send(Event::Corrupt { stage: job.stage.name.clone(), message: c.to_string() });
         };
+        if let Some(record) = env.runs.lookup_verified(&job.key, false, &mut { corrupt }) {
+            return match publish(env, &job.stage.name, &record, Status::Cached) {
+                Ok(()) => JobResult::Done { record: Box::new(record), outcome: Outcome::Cached },
+                Err(e) => JobResult::Failed(job.host_failure(e)),
+            };
+        }
+    }
+    if let Err(message) = verify_inputs(env, &job) {
+        let _ = env.events.send(Event::Failed {
+            stage: job.stage.name.clone(),
+            message: message.clone(),
+            cancelled: false,
+        });
+        return JobResult::Failed(job.host_failure(message));
     }
     let result = attempt(env, &job);
     drop(lock);
     result
+}
+
+/// Checks, just before the stage reads them, that its input files are still what their
+/// producers stored (each file is hashed once per run: see `RunsDir::check_artifact`). A
+/// mismatch drops the producer's cache entry, so that the next run computes it again.
+fn verify_inputs(env: &Env, job: &Job) -> Result<(), String> {
+    for (port, binding) in &job.inputs.ports {
+        let artifacts: Vec<&ArtifactRef> = match binding {
+            Binding::One(a) => vec![a],
+            Binding::List(v) => v.iter().collect(),
+            Binding::Map(m) => m.values().collect(),
+        };
+        for (artifact, record) in artifacts.into_iter().zip(&job.input_records[port]) {
+            if let Err(problem) = env.runs.check_artifact(&artifact.path, &record.blake3) {
+                // `<runs>/.cache/<key>/out/<file>`: drop the producer's entry.
+                let key = artifact.path.parent().and_then(Path::parent).and_then(Path::file_name);
+                let dropped = key
+                    .map(|k| k.to_string_lossy().into_owned())
+                    .filter(|k| env.runs.try_lock_key(k).ok().flatten().is_some_and(|_l| env.runs.evict(k).is_ok()));
+                return Err(format!(
+                    "input `{port}` ({}, from `{}`) {problem} since it was verified in this run; {}",
+                    artifact.path.display(),
+                    artifact.source,
+                    if dropped.is_some() {
+                        "its cache entry was dropped: run again to compute it anew"
+                    } else {
+                        "run again once the process using it has finished"
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn attempt(env: &Env, job: &Job) -> JobResult {
@@ -222,17 +268,29 @@ fn attempt(env: &Env, job: &Job) -> JobResult {
         summary: response.summary.clone(),
         produced_by: ProducedBy { pipeline: env.pipeline.to_string(), stage: stage.clone() },
     };
-    let saved = (|| -> Result<(), String> {
+    let saved = (|| -> Result<Option<Box<CacheRecord>>, String> {
         // `commit` fsyncs every file of the attempt before promoting it.
         write_view_json(&attempt.dir.join("config.json"), &response.resolved_config)?;
         std::fs::copy(dir.join("stage.log"), attempt.dir.join("stage.log"))
             .map_err(|e| format!("cannot copy the stage log: {e}"))?;
         write_view_json(&attempt.dir.join(ENTRY_FILE), &record)?;
-        env.runs.commit(attempt).map_err(|e| e.to_string())?;
-        publish(env, stage, &record, Status::Ran)
+        match env.runs.commit(attempt, &record, job.forced).map_err(|e| e.to_string())? {
+            Committed::Stored(_) => publish(env, stage, &record, Status::Ran).map(|()| None),
+            Committed::Existing(existing) => {
+                sink.write_log(
+                    LogLevel::Info,
+                    "another process stored this stage's result first: its result is kept, this one dropped",
+                );
+                publish(env, stage, &existing, Status::Cached).map(|()| Some(existing))
+            }
+        }
     })();
-    if let Err(e) = saved {
-        return fail(e);
+    let existing = match saved {
+        Ok(existing) => existing,
+        Err(e) => return fail(e),
+    };
+    if let Some(existing) = existing {
+        return JobResult::Done { record: existing, outcome: Outcome::Cached };
     }
     let _ = env.events.send(Event::Finished {
         stage: stage.clone(),

@@ -11,7 +11,7 @@ use super::types::ExecOptions;
 use crate::loader::LoadedPlugin;
 use crate::record::CacheRecord;
 use crate::registry::Registry;
-use crate::store::RunsDir;
+use crate::store::{Corruption, RunsDir};
 
 /// Per-stage facts fixed for the whole run, in plan order.
 pub(super) struct Prepared<'r> {
@@ -78,11 +78,15 @@ impl StageStatus {
 }
 
 /// The status of every stage, in plan order; a stage the slice needs but cannot run that has
-/// no cached result is an error.
+/// no cached result is an error. Cached results are verified (unless the runs folder trusts
+/// its cache); a corrupt one is passed to `corrupt` with the stage's index and, with `evict`,
+/// removed.
 pub(super) fn statuses(
     plan: &Plan,
     prepared: &Prepared,
     runs: &RunsDir,
+    evict: bool,
+    corrupt: &mut dyn FnMut(usize, &Corruption),
 ) -> Result<(Vec<StageStatus>, Vec<Option<CacheRecord>>), RunError> {
     let n = plan.stages.len();
     let mut done: Vec<Option<CacheRecord>> = vec![None; n];
@@ -97,7 +101,7 @@ pub(super) fn statuses(
             continue;
         }
         let key = stage_key(plan, stage, &stage.inputs, prepared.plugins[i], &prepared.devices[i], &done);
-        let cached = if prepared.forced[i] { None } else { runs.lookup(&key) };
+        let cached = if prepared.forced[i] { None } else { runs.lookup_verified(&key, evict, &mut |c| corrupt(i, c)) };
         match cached {
             Some(record) => {
                 done[i] = Some(record);

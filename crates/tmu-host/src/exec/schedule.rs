@@ -18,7 +18,7 @@ use super::resolve::{stage_inputs, stage_key};
 use super::types::{Event, ExecOptions, Outcome, RunReport, StageReport};
 use crate::record::{CacheRecord, Status};
 use crate::registry::Registry;
-use crate::store::RunsDir;
+use crate::store::{Corruption, RunsDir};
 
 /// The status of every stage of `plan` before a run: what is cached, what would run.
 pub fn plan_status(
@@ -28,7 +28,8 @@ pub fn plan_status(
     opts: &ExecOptions,
 ) -> Result<Vec<StageStatus>, RunError> {
     let prepared = prepare(plan, registry, opts)?;
-    Ok(statuses(plan, &prepared, runs)?.0)
+    // A preview changes nothing: a corrupt entry shows as a stage that will run.
+    Ok(statuses(plan, &prepared, runs, false, &mut |_, _| {})?.0)
 }
 
 /// Which slot a running stage takes.
@@ -60,7 +61,10 @@ pub fn run_plan(
     cancel: &AtomicBool,
 ) -> Result<RunReport, RunError> {
     let prepared = prepare(plan, registry, opts)?;
-    let (status, _) = statuses(plan, &prepared, runs)?;
+    let corrupt = |stage: &str, c: &Corruption| {
+        let _ = events.send(Event::Corrupt { stage: stage.to_string(), message: c.to_string() });
+    };
+    let (status, _) = statuses(plan, &prepared, runs, true, &mut |i, c| corrupt(&plan.stages[i].name, c))?;
     preflight(plan, &prepared, &status, runs)?;
 
     let n = plan.stages.len();
@@ -140,7 +144,7 @@ pub fn run_plan(
                     let key = stage_key(plan, stage, &inputs, plugin, device, &done);
                     reports[i].key = Some(key.clone());
                     if !prepared.forced[i]
-                        && let Some(record) = runs.lookup(&key)
+                        && let Some(record) = runs.lookup_verified(&key, true, &mut |c| corrupt(&stage.name, c))
                     {
                         let outcome = match publish(&env, &stage.name, &record, Status::Cached) {
                             Ok(()) => Outcome::Cached,

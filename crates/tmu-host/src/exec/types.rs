@@ -60,6 +60,15 @@ pub enum Event {
     /// Another process is running the same stage (same cache key); this one waits for it.
     Waiting {
         stage: String,
+        /// Who holds the key (`pid 123 on node-7 since ...`), when its lock file says.
+        holder: Option<String>,
+    },
+    /// A cached result of this stage failed verification (a file no longer hashes to what was
+    /// stored): it was dropped and the stage runs again. `message` names the file and the
+    /// stage that made it.
+    Corrupt {
+        stage: String,
+        message: String,
     },
     Progress {
         stage: String,

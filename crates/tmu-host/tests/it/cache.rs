@@ -163,8 +163,9 @@ fn one_process_can_open_a_runs_folder_twice() {
     let b = tmu_host::RunsDir::open(dir.path()).unwrap();
     drop(a);
     // The owner lock is still held through `b`: another process would see this one alive.
-    let lock = std::fs::File::open(dir.path().join(format!(".tmp/{}.lock", std::process::id()))).unwrap();
+    let owner = dir.path().join(format!(".tmp/{}@{}.owner", std::process::id(), tmu_host::store::lock::host()));
+    let lock = std::fs::File::open(&owner).unwrap();
     assert!(matches!(lock.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
     drop(b);
-    assert!(lock.try_lock().is_ok());
+    assert!(!owner.exists(), "the owner file is removed with the last handle");
 }

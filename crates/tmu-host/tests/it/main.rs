@@ -10,4 +10,5 @@ mod cache;
 mod concurrency;
 mod failures;
 mod loading;
+mod store;
 mod sweep;
