@@ -10,5 +10,6 @@ mod cli;
 mod generated_docs;
 mod interrupt;
 mod real_plugins;
+mod store;
 mod sweep;
 mod two_processes;

@@ -46,13 +46,9 @@ use lock::LockFile;
 /// A file-system operation on the runs folder failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot {action} {}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    /// The OS error is part of the message (not a `source`): callers pass the message on as text.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io { action: &'static str, path: PathBuf, source: io::Error },
 }
 
 const INCOMPLETE: &str = "INCOMPLETE";
