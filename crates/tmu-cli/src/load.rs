@@ -59,8 +59,7 @@ pub enum Loaded {
 }
 
 pub fn load_pipeline(path: &Path, args: &PluginArgs, quiet: bool) -> anyhow::Result<Loaded> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read pipeline file {}", path.display()))?;
+    let text = read_text(path)?;
     let raw = match tmu_core::parse(path, &text) {
         Ok(raw) => raw,
         Err(d) => return Ok(Loaded::Invalid(d)),
@@ -69,6 +68,24 @@ pub fn load_pipeline(path: &Path, args: &PluginArgs, quiet: bool) -> anyhow::Res
     Ok(match tmu_core::validate(&raw, &registry) {
         Ok(plan) => Loaded::Valid(Box::new(plan), registry),
         Err(d) => Loaded::Invalid(d),
+    })
+}
+
+/// A pipeline file's text; bytes that are not UTF-8 are named by line, column and offset.
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read pipeline file {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // Characters, not bytes, as the diagnostics count columns.
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        anyhow::anyhow!(
+            "cannot read pipeline file {}: it is not UTF-8 text (byte 0x{:02x} at line {line}, column {column}, offset {at})",
+            path.display(),
+            e.as_bytes()[at]
+        )
     })
 }
 

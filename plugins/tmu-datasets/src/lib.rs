@@ -11,6 +11,7 @@ pub mod image_folder;
 mod imaging;
 mod output;
 mod paths;
+pub mod readers;
 mod rng;
 mod split;
 mod stats;

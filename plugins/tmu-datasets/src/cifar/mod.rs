@@ -6,7 +6,9 @@ mod pickle;
 mod python;
 mod stages;
 
+pub use binary::{LabelByte, read_binary};
 pub use pickle::{Array, Dtype, PickleError, Value, unpickle};
+pub use python::read_python;
 pub use stages::{Cifar10, Cifar10Config, Cifar100, Cifar100Config, Cifar100Labels, CifarFormat};
 
 /// Pixels of one CIFAR image: 3 planes (R, G, B) of 32x32, row-major, the layout of both the

@@ -6,7 +6,7 @@ mod options;
 mod resize;
 
 pub use batch::{DecodeJob, decode_all};
-pub use decode::CropBox;
+pub use decode::{CropBox, load_image};
 pub use options::{
     Channels, Fit, OnCorrupt, Prep, ResizeFilter, default_filter, default_fit, default_max_alloc_mb,
     default_max_dimension, default_on_corrupt, image_prep,

@@ -139,3 +139,43 @@ fn errors_name_the_folder_or_file() {
     let e = error(run("dataset.image-folder", &format!("root = {}\nsize = 4", toml_path(dir.path()))));
     assert_eq!(e.message, "`size` = 4 is out of range: it must lie in [8, 1024]");
 }
+
+/// A PNG of a few dozen bytes whose header declares `w x h` pixels of 16-bit RGB: what a
+/// decompression bomb looks like to the decoder before it allocates.
+fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend_from_slice(kind);
+        c.extend_from_slice(data);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(kind);
+        crc.update(data);
+        c.extend_from_slice(&crc.finalize().to_be_bytes());
+        c
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[16, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
+
+#[test]
+fn decompression_bombs_are_refused_before_they_are_decoded() {
+    let dir = tempfile::tempdir().unwrap();
+    write_folder(dir.path());
+    let bomb = dir.path().join("cat/b.png");
+    // 60,000 pixels a side (21.6 GB decoded): over `max_dimension`.
+    fs::write(&bomb, png_header_only(60_000, 60_000)).unwrap();
+    let e = error(run("dataset.image-folder", &format!("root = {}\nsize = 8", toml_path(dir.path()))));
+    assert!(e.message.starts_with(&format!("image {}: exceeds the decoding limits", bomb.display())), "{}", e.message);
+    // 8,000 a side passes the dimension limit, but 384 MB decoded is over a 16 MB allocation limit.
+    fs::write(&bomb, png_header_only(8_000, 8_000)).unwrap();
+    let e =
+        error(run("dataset.image-folder", &format!("root = {}\nsize = 8\nmax_alloc_mb = 16", toml_path(dir.path()))));
+    assert!(e.message.contains("exceeds the decoding limits"), "{}", e.message);
+    assert!(e.message.contains("16777216 bytes"), "{}", e.message);
+}

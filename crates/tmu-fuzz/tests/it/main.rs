@@ -1,0 +1,3 @@
+//! tmu-fuzz's integration tests as one binary.
+
+mod fuzz;
