@@ -71,6 +71,16 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
     if let Some(report) = report {
         println!("pipeline `{}` ({}) in {elapsed}", plan.name, plan.source.display());
         print!("{}", crate::summary::table(report));
+        let v = runs.verify_stats();
+        if v.artifacts > 0 && !args.quiet {
+            println!(
+                "verified {} cached artifact{} ({}) against their recorded hashes in {}",
+                v.artifacts,
+                if v.artifacts == 1 { "" } else { "s" },
+                crate::summary::bytes(v.bytes),
+                crate::summary::seconds(v.seconds)
+            );
+        }
         if !args.quiet {
             crate::reports::print(&plan, report);
         }

@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 pub use attempts::{Attempt, Committed, KeyLock};
-pub use verify::{Corruption, Problem};
+pub use verify::{Corruption, Problem, VerifyStats};
 
 use crate::record::{CacheRecord, RECORD_FORMAT};
 use fsops::io_err;

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
 
 use super::fsops::{io_err, make_read_only, remove_tree};
 use super::{OUT_DIR, RunsDir, StoreError};
@@ -105,10 +106,23 @@ impl std::fmt::Display for Corruption {
     }
 }
 
-/// The files this run verified, with the stamps they had then.
+/// The files this run verified, with the stamps they had then, and what hashing them cost.
 #[derive(Debug, Default)]
 pub(super) struct Verified {
     seen: Mutex<HashMap<PathBuf, Vec<(PathBuf, Stamp)>>>,
+    hashed_artifacts: AtomicU64,
+    hashed_bytes: AtomicU64,
+    hashing_nanos: AtomicU64,
+}
+
+/// What verification cost a run so far.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VerifyStats {
+    /// Artifacts (files or folders) hashed to verify them.
+    pub artifacts: u64,
+    pub bytes: u64,
+    /// Wall time spent hashing, summed over threads.
+    pub seconds: f64,
 }
 
 impl RunsDir {
@@ -132,12 +146,27 @@ impl RunsDir {
         if self.verified.seen.lock().unwrap_or_else(|e| e.into_inner()).get(path) == Some(&now) {
             return Ok(());
         }
-        let found = hash_path(path).map_err(|e| Problem::Unreadable(e.to_string()))?.0;
+        let started = Instant::now();
+        let (found, bytes) = hash_path(path).map_err(|e| Problem::Unreadable(e.to_string()))?;
+        let v = &self.verified;
+        v.hashing_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        v.hashed_bytes.fetch_add(bytes, Ordering::Relaxed);
+        v.hashed_artifacts.fetch_add(1, Ordering::Relaxed);
         if found != recorded {
             return Err(Problem::Changed { recorded: recorded.to_string(), found });
         }
         self.verified.seen.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), now);
         Ok(())
+    }
+
+    /// What verifying cached results has cost this `RunsDir` so far.
+    pub fn verify_stats(&self) -> VerifyStats {
+        let v = &self.verified;
+        VerifyStats {
+            artifacts: v.hashed_artifacts.load(Ordering::Relaxed),
+            bytes: v.hashed_bytes.load(Ordering::Relaxed),
+            seconds: v.hashing_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        }
     }
 
     /// Remembers `path` as verified with its current stamps (its hash was just computed).
