@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Twin Machine Unlearning pipelines: declarative stages, cached results, plugins.
 #[derive(Debug, Parser)]
@@ -76,6 +76,15 @@ pub enum Command {
         #[arg(long)]
         delete: bool,
     },
+    /// Runs one prepared stage attempt read from standard input (what `--executor process`
+    /// starts for each stage); writes its events and outcome to standard output as JSON lines.
+    #[command(name = "__stage", hide = true)]
+    Stage {
+        #[arg(long, value_name = "DIR")]
+        runs_dir: PathBuf,
+        #[arg(long)]
+        trust_cache: bool,
+    },
     /// Write the JSON Schema of pipeline files, with every loaded stage's config schema.
     Schema {
         /// Write to this file instead of standard output.
@@ -122,8 +131,20 @@ pub struct RunArgs {
     /// a pipeline with a `[sweep]`: its points are independent).
     #[arg(short = 'k', long)]
     pub keep_going: bool,
+    /// Where stages run: `in-process` (threads of this process) or `process` (each stage in a
+    /// child `tmu` process of its own: a stage that crashes, aborts or is killed for memory fails
+    /// alone, and the run goes on with what does not need it).
+    #[arg(long, value_enum, default_value = "in-process")]
+    pub executor: ExecutorArg,
     /// Use cached results without checking that their files still hash to what was stored
     /// (faster on very large artifacts; a file changed by hand then goes unnoticed).
     #[arg(long)]
     pub trust_cache: bool,
+}
+
+/// `--executor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExecutorArg {
+    InProcess,
+    Process,
 }

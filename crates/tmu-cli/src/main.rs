@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         }
         Command::Describe { kind } => commands::describe(kind.as_deref(), &cli.plugins),
         Command::Schema { output } => commands::schema(output.as_deref(), &cli.plugins),
+        Command::Stage { runs_dir, trust_cache } => commands::stage(runs_dir, *trust_cache),
         Command::Verify { runs_dir, evict } => commands::verify(runs_dir, *evict),
         Command::Gc { pipelines, runs_dir, delete } => commands::gc(pipelines, runs_dir, *delete, &cli.plugins),
     };

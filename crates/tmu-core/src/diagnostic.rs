@@ -21,6 +21,8 @@ pub enum Code {
     InvalidName,
     /// A `device` that is not `cpu`, `cuda`, `cuda:N` or `auto`.
     InvalidDevice,
+    /// A `timeout` that is not a duration such as `90s`, `30m`, `2h` or `1h30m`.
+    InvalidTimeout,
     /// A stage kind that no loaded plugin provides.
     UnknownKind,
     /// An input value that is not `"<stage>.<output>"`.

@@ -19,7 +19,7 @@ use crate::suggest::{did_you_mean, one_of};
 pub const TOP_LEVEL_KEYS: [&str; 8] = ["format", "name", "seed", "device", "description", "plugins", "stages", "sweep"];
 
 /// The keys of a `[stages.<name>]` table.
-pub const STAGE_KEYS: [&str; 4] = ["kind", "inputs", "config", "device"];
+pub const STAGE_KEYS: [&str; 5] = ["kind", "inputs", "config", "device", "timeout"];
 
 /// The keys of the `[plugins]` table.
 pub const PLUGINS_KEYS: [&str; 1] = ["paths"];
@@ -256,6 +256,7 @@ impl Parser {
                 config_key: None,
                 config_broken: false,
                 device: None,
+                timeout: None,
             };
             let mut has_kind = false;
             for (k, v) in entries(t) {
@@ -274,6 +275,7 @@ impl Parser {
                         stage.config_broken = self.problems.len() > before;
                     }
                     "device" => stage.device = self.string(k, v),
+                    "timeout" => stage.timeout = self.string(k, v),
                     other => self.unknown_key(k, other, &STAGE_KEYS, &format!("in {what}")),
                 }
             }

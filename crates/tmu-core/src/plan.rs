@@ -57,6 +57,8 @@ pub struct PlannedStage {
     pub seed: u64,
     /// The stage's `device`, else the pipeline's.
     pub device: DeviceSpec,
+    /// How long one attempt may run (`timeout`); not part of the cache key.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// One connected input port.

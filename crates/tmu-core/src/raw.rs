@@ -53,6 +53,8 @@ pub struct RawStage {
     /// it against the stage's schema (which would only repeat them).
     pub config_broken: bool,
     pub device: Option<Spanned<String>>,
+    /// `timeout = "30m"`: how long one attempt may run.
+    pub timeout: Option<Spanned<String>>,
 }
 
 /// The `[sweep]` table: named axes whose values the plan crosses into points.

@@ -154,7 +154,12 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
                     }
                 },
                 "config": { "description": "The stage's settings (see `tmu describe <kind>`).", "type": "object" },
-                "device": { "$ref": "#/$defs/device" }
+                "device": { "$ref": "#/$defs/device" },
+                "timeout": {
+                    "description": "How long one attempt of the stage may run (`90s`, `30m`, `2h`, `1h30m`); past it the stage fails. Enforced by ending the stage's process under `--executor process`; in-process the stage is asked to stop.",
+                    "type": "string",
+                    "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"
+                }
             },
             "allOf": rules
         }),

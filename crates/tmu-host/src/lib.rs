@@ -25,7 +25,7 @@ mod time;
 pub use discovery::{Candidate, SearchPaths, discover};
 pub use error::{Origin, PluginError};
 pub use exec::{
-    Event, ExecOptions, Outcome, PointsProgress, RunError, RunReport, StageFailure, StageReport, StageStatus,
+    Event, ExecOptions, Executor, Outcome, PointsProgress, RunError, RunReport, StageFailure, StageReport, StageStatus,
     plan_status, run_plan,
 };
 pub use hash::{hash_file, hash_path};

@@ -5,6 +5,7 @@ mod gc;
 mod plan;
 mod run;
 mod schema;
+mod stage;
 mod verify;
 
 pub use describe::describe;
@@ -12,4 +13,5 @@ pub use gc::gc;
 pub use plan::{check, plan};
 pub use run::run;
 pub use schema::schema;
+pub use stage::stage;
 pub use verify::verify;

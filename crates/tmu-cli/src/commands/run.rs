@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 
 use anyhow::Context;
-use tmu_host::{ExecOptions, RunError, RunsDir, StoreOptions, run_plan};
+use tmu_host::{ExecOptions, Executor, RunError, RunsDir, StoreOptions, run_plan};
 
-use crate::args::{PluginArgs, RunArgs};
+use crate::args::{ExecutorArg, PluginArgs, RunArgs};
 use crate::load::{Loaded, load_pipeline, print_diagnostics};
 use crate::progress::{self, Mode};
 
@@ -57,6 +57,12 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
         from: args.slice.from.clone(),
         to: args.slice.to.clone(),
         keep_going: args.keep_going,
+        executor: match args.executor {
+            ExecutorArg::InProcess => Executor::InProcess,
+            ExecutorArg::Process => Executor::Process {
+                tmu: std::env::current_exe().context("cannot find the tmu binary to start stage processes")?,
+            },
+        },
     };
     let started = std::time::Instant::now();
     let result = run_plan(&plan, &registry, &runs, &opts, &tx, &cancel);

@@ -35,7 +35,7 @@ fn run_names_the_plugins_summarises_and_reruns_from_the_cache() {
     let first = ws.run(&["run", &file]).ok();
     let plugin = fixture("stages");
     assert!(
-        first.stderr.contains(&format!("loaded plugin fixture-stages 0.1.0 (8 stages) from {}", plugin.display())),
+        first.stderr.contains(&format!("loaded plugin fixture-stages 0.1.0 (9 stages) from {}", plugin.display())),
         "{}",
         first.stderr
     );

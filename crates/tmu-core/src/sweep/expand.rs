@@ -29,6 +29,7 @@ pub(crate) struct BaseStage<'a> {
     pub inputs: &'a [PlannedInput],
     pub outputs: &'a [OutputPort],
     pub device: DeviceSpec,
+    pub timeout: Option<std::time::Duration>,
     /// Every reference it reads: `(port, producer's position in the stage list, span, gathers)`.
     pub refs: Vec<(String, usize, Span, bool)>,
     /// The axes that bind into its config: `(axis, path, span of the bind string)`.
@@ -100,6 +101,7 @@ pub(crate) fn expand(stages: &[BaseStage], axes: &[AxisDef], seed: u64) -> Resul
                 dependencies: Vec::new(),
                 seed: derive_seed(point_seed, stage.name),
                 device: stage.device,
+                timeout: stage.timeout,
             });
         }
         of_stage.push(mine);

@@ -4,6 +4,7 @@ pub(crate) mod config;
 mod graph;
 mod header;
 mod stages;
+mod timeout;
 
 use crate::catalog::StageCatalog;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
@@ -70,6 +71,7 @@ pub fn validate(raw: &RawPipeline, catalog: &dyn StageCatalog) -> Result<Plan, D
             inputs,
             outputs,
             device: c.device,
+            timeout: c.timeout,
             refs: c.refs.iter().map(|(port, j, span, g)| (port.clone(), position[*j], *span, *g)).collect(),
             bindings,
         });

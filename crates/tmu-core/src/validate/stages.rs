@@ -29,6 +29,7 @@ pub(crate) struct Checked {
     /// map port.
     pub refs: Vec<(String, usize, Span, bool)>,
     pub device: DeviceSpec,
+    pub timeout: Option<std::time::Duration>,
 }
 
 pub(crate) fn check(
@@ -60,6 +61,7 @@ pub(crate) fn check(
                 Some(d) => parse_device(&d.value, d.span, ds).unwrap_or(default_device),
                 None => default_device,
             };
+            let timeout = stage.timeout.as_ref().and_then(|t| super::timeout::parse_timeout(t, ds));
             let (deps, refs, inputs) = check_inputs(raw, stage, desc, &descriptions, ds);
             let bindings = sweep.map(|s| s.bindings_of(&stage.name.value)).unwrap_or_default();
             let config = desc.and_then(|d| match (sweep, bindings.is_empty()) {
@@ -77,6 +79,7 @@ pub(crate) fn check(
                 deps,
                 refs,
                 device,
+                timeout,
             }
         })
         .collect()

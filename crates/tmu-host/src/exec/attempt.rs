@@ -54,7 +54,7 @@ pub(super) enum JobResult {
 }
 
 impl Job<'_> {
-    fn failure(&self, error: WireError) -> StageFailure {
+    pub(super) fn failure(&self, error: WireError) -> StageFailure {
         StageFailure {
             stage: self.stage.name.clone(),
             kind: self.stage.kind.clone(),
@@ -64,7 +64,7 @@ impl Job<'_> {
         }
     }
 
-    fn host_failure(&self, message: String) -> StageFailure {
+    pub(super) fn host_failure(&self, message: String) -> StageFailure {
         self.failure(WireError::new(ErrorKind::Failed, message))
     }
 }
@@ -92,6 +92,35 @@ fn write_view_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), St
     std::fs::write(&tmp, &bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The error of a stage stopped at its `timeout`.
+pub(super) fn timed_out(stage: &str, kind: &str, timeout: std::time::Duration, how: &str) -> WireError {
+    let mut e = WireError::new(
+        ErrorKind::Failed,
+        format!("stage `{stage}` ({kind}) timed out after {} s (its `timeout`): {how}", timeout.as_secs()),
+    );
+    e.help = Some("raise the stage's `timeout` in the pipeline file if it needs longer".into());
+    e
+}
+
+/// Writes the `stage.json` of a stage that failed or was cancelled into its view folder.
+pub(super) fn record_failure(env: &Env, job: &Job, status: Status, timing: Timing, error: &WireError) {
+    let record = FailureRecord {
+        pipeline: env.pipeline.to_string(),
+        stage: job.stage.name.clone(),
+        kind: job.stage.kind.clone(),
+        status,
+        key: job.key.clone(),
+        plugin: plugin_record(job.plugin),
+        device_requested: job.stage.device.to_string(),
+        timing,
+        error: error.clone(),
+    };
+    let dir = env.runs.stage_dir(env.pipeline, &job.stage.name);
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = write_view_json(&dir.join("stage.json"), &record);
+    }
 }
 
 /// Runs `job` to the end; never panics on a plugin's behalf (the plugin catches its panics).
@@ -183,7 +212,9 @@ fn attempt(env: &Env, job: &Job) -> JobResult {
         Ok(a) => a,
         Err(e) => return fail(e.to_string()),
     };
-    let sink = StageSink { stage: stage.clone(), log: Mutex::new(log), events: env.events, cancel: env.cancel };
+    let deadline = job.stage.timeout.map(|t| std::time::Instant::now() + t);
+    let sink =
+        StageSink { stage: stage.clone(), log: Mutex::new(log), events: env.events, cancel: env.cancel, deadline };
     for warning in &job.warnings {
         sink.write_log(LogLevel::Warn, warning);
     }
@@ -225,22 +256,16 @@ fn attempt(env: &Env, job: &Job) -> JobResult {
         Ok(ok) => ok,
         Err(error) => {
             env.runs.abandon(attempt);
+            // Stopped at its deadline: a failure of the stage, not the user's cancel.
+            let error = match (job.stage.timeout, sink.past_deadline() && !env.cancel.load(Ordering::SeqCst)) {
+                (Some(t), true) => timed_out(&job.stage.name, &job.stage.kind, t, "it was asked to stop"),
+                _ => error,
+            };
             let cancelled = error.kind == ErrorKind::Cancelled || env.cancel.load(Ordering::SeqCst);
             let status = if cancelled { Status::Cancelled } else { Status::Failed };
             sink.write_log(LogLevel::Error, &format!("{}: {}", status.as_str(), error.chain_line()));
             sink.sync();
-            let record = FailureRecord {
-                pipeline: env.pipeline.to_string(),
-                stage: stage.clone(),
-                kind: job.stage.kind.clone(),
-                status,
-                key: job.key.clone(),
-                plugin: plugin_record(job.plugin),
-                device_requested: job.stage.device.to_string(),
-                timing,
-                error: error.clone(),
-            };
-            let _ = write_view_json(&dir.join("stage.json"), &record);
+            record_failure(env, job, status, timing, &error);
             let failure = job.failure(error);
             let _ = env.events.send(Event::Failed { stage: stage.clone(), message: failure.to_string(), cancelled });
             return if cancelled { JobResult::Cancelled } else { JobResult::Failed(failure) };

@@ -2,7 +2,9 @@
 
 mod attempt;
 mod error;
+mod executor;
 mod gather;
+mod job;
 mod prepare;
 mod progress;
 mod resolve;
@@ -11,6 +13,8 @@ mod sink;
 mod types;
 
 pub use error::{RunError, StageFailure};
+pub use executor::{CHILD_SUBCOMMAND, Executor, run_child};
+pub use job::{ChildMessage, JobOutcome, JobSpec};
 pub use prepare::StageStatus;
 pub use resolve::resolve_device;
 pub use schedule::{plan_status, run_plan};

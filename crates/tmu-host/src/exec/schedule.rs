@@ -9,7 +9,7 @@ use std::sync::mpsc::{Sender, channel};
 use tmu_core::Plan;
 use tmu_plugin::protocol::{ErrorKind, WireError};
 
-use super::attempt::{Env, Job, JobResult, publish, run_job};
+use super::attempt::{Env, Job, JobResult, publish};
 use super::error::{RunError, StageFailure};
 use super::gather::effective_inputs;
 use super::prepare::{Prepared, StageStatus, preflight, prepare, statuses};
@@ -198,10 +198,10 @@ pub fn run_plan(
                     if let Some(g) = gpu {
                         *per_gpu.entry(g).or_default() += 1;
                     }
-                    let (tx, env) = (tx.clone(), &env);
+                    let (tx, env, executor) = (tx.clone(), &env, &opts.executor);
                     let failure = job_failure_template(plan, &prepared, i);
                     scope.spawn(move || {
-                        let result = catch_unwind(AssertUnwindSafe(|| run_job(env, job))).unwrap_or_else(|_| {
+                        let result = catch_unwind(AssertUnwindSafe(|| executor.run(env, job))).unwrap_or_else(|_| {
                             JobResult::Failed(StageFailure {
                                 error: WireError::new(ErrorKind::Panic, "the host panicked while running this stage"),
                                 ..failure

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::time::Instant;
 
 use tmu_plugin::{HostSink, LogLevel};
 
@@ -25,6 +26,8 @@ pub struct StageSink<'a> {
     pub log: Mutex<File>,
     pub events: &'a Sender<Event>,
     pub cancel: &'a AtomicBool,
+    /// The stage's `timeout` as a point in time: past it, the stage is asked to stop.
+    pub deadline: Option<Instant>,
 }
 
 impl StageSink<'_> {
@@ -36,6 +39,10 @@ impl StageSink<'_> {
                 let _ = writeln!(f, "{now} {:<5} {line}", level_name(level));
             }
         }
+    }
+
+    pub fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     /// Flushes the log file to disk.
@@ -57,6 +64,6 @@ impl HostSink for StageSink<'_> {
     }
 
     fn is_cancelled(&self) -> bool {
-        self.cancel.load(Ordering::SeqCst)
+        self.cancel.load(Ordering::SeqCst) || self.past_deadline()
     }
 }

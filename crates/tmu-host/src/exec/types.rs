@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use tmu_plugin::LogLevel;
 
+use super::executor::Executor;
+
 /// How to run a plan.
 #[derive(Clone, Debug)]
 pub struct ExecOptions {
@@ -21,17 +23,27 @@ pub struct ExecOptions {
     /// failure at the end) instead of starting nothing new. Always on for a sweep, whose
     /// points are independent.
     pub keep_going: bool,
+    /// Where stage attempts run.
+    pub executor: Executor,
 }
 
 impl Default for ExecOptions {
     fn default() -> Self {
-        ExecOptions { jobs: 1, gpu_jobs: 1, force: Vec::new(), from: Vec::new(), to: Vec::new(), keep_going: false }
+        ExecOptions {
+            jobs: 1,
+            gpu_jobs: 1,
+            force: Vec::new(),
+            from: Vec::new(),
+            to: Vec::new(),
+            keep_going: false,
+            executor: Executor::InProcess,
+        }
     }
 }
 
 /// How far a sweep's run has come, counted in points. A point is done when every instance it
 /// holds finished (ran or cached), failed when one of them failed or could not run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PointsProgress {
     pub total: usize,
     pub done: usize,
@@ -42,8 +54,9 @@ pub struct PointsProgress {
     pub eta_s: Option<f64>,
 }
 
-/// What happens during a run, in order, for progress bars and logs.
-#[derive(Clone, Debug, PartialEq)]
+/// What happens during a run, in order, for progress bars and logs. (Serialisable: a stage run
+/// in a child process sends its events to the parent as JSON lines.)
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     /// A stage's result was found in the cache.
     Cached {

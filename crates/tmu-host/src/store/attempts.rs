@@ -125,6 +125,11 @@ impl RunsDir {
         let _ = remove_tree(&attempt.dir);
     }
 
+    /// Removes what dead processes left (see `clean_stale`), e.g. after a child process died.
+    pub fn clean_dead(&self) -> Result<(), StoreError> {
+        self.clean_stale()
+    }
+
     /// Removes what dead processes left: their attempt folders and owner files, folders on
     /// their way out in `.trash/`, and broken lock files.
     pub(super) fn clean_stale(&self) -> Result<(), StoreError> {

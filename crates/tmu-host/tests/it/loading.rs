@@ -28,7 +28,8 @@ fn a_plugin_describes_its_stages() {
             "fixture.sleep",
             "fixture.wrong-kind",
             "fixture.divide",
-            "fixture.collect"
+            "fixture.collect",
+            "fixture.crash"
         ]
     );
     assert_eq!(plugin.binary_hash, blake3::hash(&std::fs::read(&path).unwrap()).to_hex().to_string());
@@ -91,7 +92,7 @@ fn the_binary_folder_loads_only_first_party_names() {
     assert_eq!(registry.plugins().len(), 1);
     assert_eq!(registry.plugins()[0].file_name(), dll_name("tmu_fixture"));
     assert!(registry.stage("fixture.add").is_some());
-    assert_eq!(registry.kinds().len(), 8);
+    assert_eq!(registry.kinds().len(), 9);
 }
 
 #[test]
