@@ -35,6 +35,14 @@ pub fn run_ci(skip_smoke: bool) -> Result<()> {
             run_tmu(&["run".to_string(), "pipelines/quickstart.toml".to_string()])
         })?;
     }
+    // The Slurm executor against a real one-node cluster, where one can be started here (root,
+    // Debian's slurm packages, which .ci/run installs); elsewhere the step says it was skipped.
+    if !skip_smoke {
+        match crate::slurm_check::missing() {
+            None => total += timed("slurm (one-node cluster, quickstart)", || crate::slurm_check::run(&[]))?,
+            Some(why) => eprintln!("xtask ci: slurm step skipped: {why}"),
+        }
+    }
     eprintln!("xtask ci: all checks passed in {total:.0} s");
     Ok(())
 }

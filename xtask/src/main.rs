@@ -6,6 +6,7 @@ mod build;
 mod ci;
 mod codegen;
 mod gpu_check;
+mod slurm_check;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,9 @@ tasks:
   bench train-step [args]              candle vs PyTorch (same run) ResNet-18 training step, images/s
                                        and ratio (args: --rounds, --batch, --steps, --impl)
   bench data [scratch folder]          data-set stages vs NumPy/Pillow on full-size generated files
+  slurm-check                          the quickstart through a one-node Slurm cluster started here
+                                       (scripts/slurm-one-node.sh; needs root and Debian's slurm
+                                       packages): same metrics as in-process; scancel, then a rerun
   gpu-check [--no-build]               build the CUDA parity tests and bench (target/cuda), pack
                                        them into target/gpu-check/ and print the GPU run command
 ";
@@ -58,6 +62,7 @@ fn task() -> Result<()> {
         "codegen" => codegen::run(&rest),
         "gpu-check" => gpu_check::run(&rest),
         "bench" => bench::run(&rest),
+        "slurm-check" => slurm_check::run(&rest),
         "" | "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -42,6 +42,10 @@ pub enum Command {
         /// Print Graphviz DOT instead of text.
         #[arg(long)]
         dot: bool,
+        /// Write a Slurm job script for every stage that is not cached into this folder, and
+        /// `submit.sh`, which submits them with their dependencies (for submitting by hand).
+        #[arg(long, value_name = "DIR", conflicts_with = "dot")]
+        slurm: Option<PathBuf>,
         #[command(flatten)]
         slice: SliceArgs,
         /// The runs folder to look for cached results in.
@@ -52,6 +56,15 @@ pub enum Command {
     Describe {
         /// Only this stage kind.
         kind: Option<String>,
+    },
+    /// What a run of the pipeline has done and has left to do: cached stages, and the Slurm
+    /// jobs of a detached run that are still pending or running.
+    Status {
+        /// The pipeline file.
+        pipeline: PathBuf,
+        /// The runs folder.
+        #[arg(long, value_name = "DIR", default_value = "runs")]
+        runs_dir: PathBuf,
     },
     /// Check every cached result against the hashes recorded when it was stored, and every
     /// stage view against its cached result; exits with failure if any is corrupt.
@@ -78,12 +91,18 @@ pub enum Command {
     },
     /// Runs one prepared stage attempt read from standard input (what `--executor process`
     /// starts for each stage); writes its events and outcome to standard output as JSON lines.
+    /// With `--pipeline` and `--instance` (a Slurm job), it resolves that instance's inputs from
+    /// the cache itself.
     #[command(name = "__stage", hide = true)]
     Stage {
         #[arg(long, value_name = "DIR")]
         runs_dir: PathBuf,
         #[arg(long)]
         trust_cache: bool,
+        #[arg(long, value_name = "FILE", requires = "instance")]
+        pipeline: Option<PathBuf>,
+        #[arg(long, value_name = "NAME", requires = "pipeline")]
+        instance: Option<String>,
     },
     /// Write the JSON Schema of pipeline files, with every loaded stage's config schema.
     Schema {
@@ -131,11 +150,16 @@ pub struct RunArgs {
     /// a pipeline with a `[sweep]`: its points are independent).
     #[arg(short = 'k', long)]
     pub keep_going: bool,
-    /// Where stages run: `in-process` (threads of this process) or `process` (each stage in a
+    /// Where stages run: `in-process` (threads of this process), `process` (each stage in a
     /// child `tmu` process of its own: a stage that crashes, aborts or is killed for memory fails
-    /// alone, and the run goes on with what does not need it).
+    /// alone, and the run goes on with what does not need it) or `slurm` (each stage a Slurm job;
+    /// docs/cluster.md).
     #[arg(long, value_enum, default_value = "in-process")]
     pub executor: ExecutorArg,
+    /// With `--executor slurm`: submit the jobs and return at once (`tmu status FILE` follows
+    /// them; a rerun submits only what is not cached).
+    #[arg(long)]
+    pub detach: bool,
     /// Use cached results without checking that their files still hash to what was stored
     /// (faster on very large artifacts; a file changed by hand then goes unnoticed).
     #[arg(long)]
@@ -147,4 +171,7 @@ pub struct RunArgs {
 pub enum ExecutorArg {
     InProcess,
     Process,
+    /// Each stage instance as a Slurm job (sbatch), with dependencies between them; the `[slurm]`
+    /// table of the pipeline file sets partition, account, time, GPUs and extra options.
+    Slurm,
 }

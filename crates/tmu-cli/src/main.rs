@@ -24,12 +24,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Run(args) => commands::run(args, &cli.plugins),
         Command::Check { pipeline } => commands::check(pipeline, &cli.plugins),
-        Command::Plan { pipeline, dot, slice, runs_dir } => {
-            commands::plan(pipeline, *dot, slice, runs_dir, &cli.plugins)
+        Command::Plan { pipeline, dot, slurm, slice, runs_dir } => {
+            commands::plan(pipeline, *dot, slurm.as_deref(), slice, runs_dir, &cli.plugins)
         }
+        Command::Status { pipeline, runs_dir } => commands::status(pipeline, runs_dir, &cli.plugins),
         Command::Describe { kind } => commands::describe(kind.as_deref(), &cli.plugins),
         Command::Schema { output } => commands::schema(output.as_deref(), &cli.plugins),
-        Command::Stage { runs_dir, trust_cache } => commands::stage(runs_dir, *trust_cache),
+        Command::Stage { runs_dir, trust_cache, pipeline, instance } => {
+            commands::stage(runs_dir, *trust_cache, pipeline.as_deref(), instance.as_deref(), &cli.plugins)
+        }
         Command::Verify { runs_dir, evict } => commands::verify(runs_dir, *evict),
         Command::Gc { pipelines, runs_dir, delete } => commands::gc(pipelines, runs_dir, *delete, &cli.plugins),
     };

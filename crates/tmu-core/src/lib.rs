@@ -28,6 +28,7 @@ mod reference;
 mod render;
 mod render_sweep;
 mod schema;
+mod slurm;
 mod source;
 mod suggest;
 pub mod sweep;
@@ -43,6 +44,7 @@ pub use raw::{RawBinding, RawInput, RawPipeline, RawStage, RawValue, RawValueKin
 pub use reference::{ConfigField, config_fields, stage_text, stages_markdown, type_text};
 pub use render::{plan_dot, plan_text};
 pub use schema::{pipeline_schema, pipeline_schema_text};
+pub use slurm::{SLURM_KEYS, SlurmSettings};
 pub use source::{LineCol, SourceFile, Span, Spanned};
 pub use suggest::{closest, did_you_mean};
 pub use sweep::{Axis, FieldRef, Point, SEED_AXIS, Sweep};

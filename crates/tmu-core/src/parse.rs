@@ -12,11 +12,13 @@ pub use sweep::AXIS_KEYS;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::raw::{RawBinding, RawInput, RawPipeline, RawStage, RawValue, RawValueKind};
+use crate::slurm::{SLURM_KEYS, SlurmSettings};
 use crate::source::{SourceFile, Span, Spanned};
 use crate::suggest::{did_you_mean, one_of};
 
 /// The top-level keys of a pipeline file. A new table is added here and in [`parse`]'s match.
-pub const TOP_LEVEL_KEYS: [&str; 8] = ["format", "name", "seed", "device", "description", "plugins", "stages", "sweep"];
+pub const TOP_LEVEL_KEYS: [&str; 9] =
+    ["format", "name", "seed", "device", "description", "plugins", "stages", "sweep", "slurm"];
 
 /// The keys of a `[stages.<name>]` table.
 pub const STAGE_KEYS: [&str; 5] = ["kind", "inputs", "config", "device", "timeout"];
@@ -57,6 +59,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RawPipeline, Diagnostics> {
         plugin_paths: Vec::new(),
         stages: Vec::new(),
         sweep: None,
+        slurm: Default::default(),
         problems: Vec::new(),
         keys: Vec::new(),
     };
@@ -71,6 +74,7 @@ pub fn parse(path: &Path, text: &str) -> Result<RawPipeline, Diagnostics> {
             "plugins" => raw.plugin_paths = p.plugins(key, value),
             "stages" => raw.stages = p.stages(key, value),
             "sweep" => raw.sweep = p.sweep(key, value),
+            "slurm" => raw.slurm = p.slurm(value),
             other => p.unknown_key(key, other, &TOP_LEVEL_KEYS, "at the top level"),
         }
     }
@@ -235,6 +239,45 @@ impl Parser {
             }
         }
         paths
+    }
+
+    fn slurm(&mut self, value: &TomlSpanned<DeValue<'_>>) -> SlurmSettings {
+        let mut s = SlurmSettings::default();
+        let Some(table) = self.table("`slurm`", value) else { return s };
+        for (k, v) in entries(table) {
+            let text = |p: &mut Self| p.string(k, v).map(|s| s.value);
+            let count = |p: &mut Self| {
+                let n = p.integer(k, v)?;
+                match u32::try_from(n.value) {
+                    Ok(n) if n > 0 => Some(n),
+                    _ => {
+                        p.wrong_type(&format!("`slurm.{}`", k.get_ref()), "a positive integer", v);
+                        None
+                    }
+                }
+            };
+            match k.get_ref().as_ref() {
+                "partition" => s.partition = text(self),
+                "account" => s.account = text(self),
+                "time" => s.time = text(self),
+                "mem" => s.mem = text(self),
+                "gpus_per_job" => s.gpus_per_job = count(self),
+                "cpus_per_task" => s.cpus_per_task = count(self),
+                "extra" => match v.get_ref() {
+                    DeValue::Array(items) => {
+                        for item in items.iter() {
+                            match item.get_ref() {
+                                DeValue::String(line) => s.extra.push(line.to_string()),
+                                _ => self.wrong_type("each line of `slurm.extra`", "a string", item),
+                            }
+                        }
+                    }
+                    _ => self.wrong_type("`slurm.extra`", "an array of strings", v),
+                },
+                other => self.unknown_key(k, other, &SLURM_KEYS, "in `[slurm]`"),
+            }
+        }
+        s
     }
 
     fn stages(

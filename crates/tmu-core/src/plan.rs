@@ -28,6 +28,8 @@ pub struct Plan {
     pub stages: Vec<PlannedStage>,
     /// The `[sweep]`, when the file has one; `None`: every stage has one instance.
     pub sweep: Option<Sweep>,
+    /// `[slurm]`: the resources of each stage's job under `--executor slurm`.
+    pub slurm: crate::SlurmSettings,
 }
 
 /// One stage, ready to run once its dependencies have.

@@ -26,6 +26,8 @@ pub struct RawPipeline {
     pub stages: Vec<RawStage>,
     /// The `[sweep]` table, when the file has one (even an empty or partly broken one).
     pub sweep: Option<RawSweep>,
+    /// The `[slurm]` table (checked while parsing).
+    pub slurm: crate::SlurmSettings,
     /// Problems of type or shape found while parsing. They do not stop parsing, so that
     /// [`crate::validate`] can report them together with everything else it finds.
     pub(crate) problems: Vec<crate::Diagnostic>,

@@ -43,9 +43,7 @@ pub fn plan_text(plan: &Plan) -> String {
         plan.seed,
         plan.device
     );
-    for p in &plan.plugin_paths {
-        let _ = writeln!(out, "plugins from {}", p.display());
-    }
+    header_extras(&mut out, plan);
     let width = plan.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);
     for (i, s) in plan.stages.iter().enumerate() {
         stage_text(&mut out, plan, i, &s.name, width);
@@ -53,11 +51,40 @@ pub fn plan_text(plan: &Plan) -> String {
     out
 }
 
+/// The header lines after the first: plugin folders and the `[slurm]` settings, if any.
+pub(crate) fn header_extras(out: &mut String, plan: &Plan) {
+    for p in &plan.plugin_paths {
+        let _ = writeln!(out, "plugins from {}", p.display());
+    }
+    let sl = &plan.slurm;
+    let mut parts = Vec::new();
+    let mut text = |key: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            parts.push(format!("{key} {v}"));
+        }
+    };
+    text("partition", &sl.partition);
+    text("account", &sl.account);
+    text("time", &sl.time);
+    text("mem", &sl.mem);
+    if let Some(n) = sl.gpus_per_job {
+        parts.push(format!("gpus_per_job {n}"));
+    }
+    if let Some(n) = sl.cpus_per_task {
+        parts.push(format!("cpus_per_task {n}"));
+    }
+    parts.extend(sl.extra.iter().cloned());
+    if !parts.is_empty() {
+        let _ = writeln!(out, "slurm jobs: {}", parts.join(", "));
+    }
+}
+
 /// One stage of the listing: number, name, kind, device, inputs, outputs, config.
 pub(crate) fn stage_text(out: &mut String, plan: &Plan, i: usize, name: &str, width: usize) {
     let s = &plan.stages[i];
     let device = if s.device == plan.device { String::new() } else { format!(" on {}", s.device) };
-    let _ = writeln!(out, "{:>3}. {:<width$}  {}{device}", i + 1, name, s.kind);
+    let timeout = s.timeout.map(|t| format!(", timeout {}", humantime(t))).unwrap_or_default();
+    let _ = writeln!(out, "{:>3}. {:<width$}  {}{device}{timeout}", i + 1, name, s.kind);
     for input in &s.inputs {
         let _ = writeln!(out, "       {:<width$}  <- {}: {}", "", input.port, binding_text(input));
     }
@@ -71,6 +98,19 @@ pub(crate) fn stage_text(out: &mut String, plan: &Plan, i: usize, name: &str, wi
     if s.config.as_object().is_some_and(|c| !c.is_empty()) {
         let _ = writeln!(out, "       {:<width$}  config {}", "", s.config);
     }
+}
+
+/// A duration as the pipeline file writes it (`1h30m`, `90s`).
+fn humantime(d: std::time::Duration) -> String {
+    let mut s = d.as_secs();
+    let mut out = String::new();
+    for (unit, len) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if s >= len {
+            out.push_str(&format!("{}{unit}", s / len));
+            s %= len;
+        }
+    }
+    if out.is_empty() { "0s".into() } else { out }
 }
 
 pub(crate) fn quote(s: &str) -> String {

@@ -47,9 +47,7 @@ pub(crate) fn sweep_text(plan: &Plan) -> String {
     }
     let counts: Vec<String> = bases.iter().map(|(b, c)| format!("{b} x{c}")).collect();
     let _ = writeln!(out, "stage runs: {}", counts.join(", "));
-    for p in &plan.plugin_paths {
-        let _ = writeln!(out, "plugins from {}", p.display());
-    }
+    crate::render::header_extras(&mut out, plan);
     let width = plan.stages.iter().map(|s| s.base.len()).max().unwrap_or(0);
     let mut group = None;
     for i in 0..n {

@@ -193,6 +193,20 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
                 "propertyNames": { "pattern": NAME_PATTERN },
                 "additionalProperties": { "$ref": "#/$defs/stage" }
             },
+            "slurm": {
+                "description": "Resources of each stage's job under `tmu run --executor slurm`; each key becomes an `#SBATCH` line of every job script.",
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "partition": { "description": "`--partition`.", "type": "string" },
+                    "account": { "description": "`--account`.", "type": "string" },
+                    "time": { "description": "`--time`, in Slurm's format (`30:00`, `4:00:00`, `1-00:00:00`).", "type": "string" },
+                    "gpus_per_job": { "description": "`--gres=gpu:N` of a stage that runs on a GPU (default 1).", "type": "integer", "minimum": 1 },
+                    "cpus_per_task": { "description": "`--cpus-per-task` (default: Slurm's).", "type": "integer", "minimum": 1 },
+                    "mem": { "description": "`--mem` (`16G`).", "type": "string" },
+                    "extra": { "description": "Further `#SBATCH` options, as written (`--qos=high`).", "type": "array", "items": { "type": "string" } }
+                }
+            },
             "sweep": {
                 "description": "Axes crossed into points; each stage runs once per combination of the axes it depends on. `seed = [...]` sets the pipeline seed of each point.",
                 "type": "object",

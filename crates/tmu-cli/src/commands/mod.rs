@@ -3,9 +3,10 @@
 mod describe;
 mod gc;
 mod plan;
-mod run;
+pub(crate) mod run;
 mod schema;
 mod stage;
+mod status;
 mod verify;
 
 pub use describe::describe;
@@ -14,4 +15,5 @@ pub use plan::{check, plan};
 pub use run::run;
 pub use schema::schema;
 pub use stage::stage;
+pub use status::status;
 pub use verify::verify;

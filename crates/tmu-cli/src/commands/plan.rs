@@ -41,6 +41,7 @@ pub fn check(pipeline: &Path, plugins: &PluginArgs) -> anyhow::Result<ExitCode> 
 pub fn plan(
     pipeline: &Path,
     dot: bool,
+    slurm: Option<&Path>,
     slice: &SliceArgs,
     runs_dir: &Path,
     plugins: &PluginArgs,
@@ -56,18 +57,27 @@ pub fn plan(
         print!("{}", plan_dot(&plan));
         return Ok(ExitCode::SUCCESS);
     }
+    let slice_opts = || ExecOptions {
+        force: slice.force.clone(),
+        from: slice.from.clone(),
+        to: slice.to.clone(),
+        ..ExecOptions::default()
+    };
+    if let Some(dir) = slurm {
+        // The jobs write into the runs folder, so it exists from here on.
+        let runs = RunsDir::open(runs_dir)?;
+        let cfg = crate::commands::run::slurm_config(pipeline, false, plugins)?;
+        let (submit, n) = tmu_host::exec::slurm::export_scripts(&plan, &registry, &runs, &slice_opts(), &cfg, dir)?;
+        println!("wrote {n} job script(s) and {} (run it to submit them with their dependencies)", submit.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     print!("{}", plan_text(&plan));
     if !runs_dir.is_dir() {
         println!("\nnothing cached yet (no runs folder at {}): every stage would run", runs_dir.display());
         return Ok(ExitCode::SUCCESS);
     }
     let runs = RunsDir::open(runs_dir)?;
-    let opts = ExecOptions {
-        force: slice.force.clone(),
-        from: slice.from.clone(),
-        to: slice.to.clone(),
-        ..ExecOptions::default()
-    };
+    let opts = slice_opts();
     let statuses = plan_status(&plan, &registry, &runs, &opts)?;
     println!("\nin {}:", runs_dir.display());
     let width = plan.stages.iter().map(|s| s.name.len()).max().unwrap_or(0);

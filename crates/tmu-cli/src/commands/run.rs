@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::channel;
 
 use anyhow::Context;
+use tmu_host::exec::slurm::SlurmConfig;
 use tmu_host::{ExecOptions, Executor, RunError, RunsDir, StoreOptions, run_plan};
 
 use crate::args::{ExecutorArg, PluginArgs, RunArgs};
@@ -26,6 +27,32 @@ fn install_ctrl_c(cancel: Arc<AtomicBool>) -> anyhow::Result<()> {
         eprintln!("\ncancelling: waiting for running stages to stop (Ctrl-C again to exit at once)");
     })
     .context("cannot install the Ctrl-C handler")
+}
+
+/// What the Slurm jobs need to run `tmu` as this process does: absolute paths (a job starts in
+/// another folder, maybe on another machine) and the same plugin options.
+pub(crate) fn slurm_config(
+    pipeline: &std::path::Path,
+    detach: bool,
+    plugins: &PluginArgs,
+) -> anyhow::Result<SlurmConfig> {
+    let absolute =
+        |p: &std::path::Path| std::fs::canonicalize(p).with_context(|| format!("cannot resolve {}", p.display()));
+    let mut global_args = Vec::new();
+    if plugins.no_default_plugins {
+        global_args.push("--no-default-plugins".into());
+    }
+    for p in &plugins.plugin_path {
+        global_args.push("--plugin-path".into());
+        global_args.push(absolute(p)?.into_os_string());
+    }
+    Ok(SlurmConfig {
+        tmu: std::env::current_exe().context("cannot find the tmu binary for the Slurm jobs")?,
+        pipeline: absolute(pipeline)?,
+        global_args,
+        detach,
+        poll: std::time::Duration::from_millis(500),
+    })
 }
 
 pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
@@ -62,6 +89,7 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
             ExecutorArg::Process => Executor::Process {
                 tmu: std::env::current_exe().context("cannot find the tmu binary to start stage processes")?,
             },
+            ExecutorArg::Slurm => Executor::Slurm(slurm_config(&args.pipeline, args.detach, plugins)?),
         },
     };
     let started = std::time::Instant::now();
@@ -77,6 +105,14 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
     if let Some(report) = report {
         println!("pipeline `{}` ({}) in {elapsed}", plan.name, plan.source.display());
         print!("{}", crate::summary::table(report));
+        let submitted = report.count(tmu_host::Outcome::Submitted);
+        if submitted > 0 {
+            println!(
+                "submitted {submitted} Slurm job(s) (scripts and outputs in {}); `tmu status {}` follows them",
+                runs.root().join(".slurm").join(&plan.name).display(),
+                args.pipeline.display()
+            );
+        }
         let v = runs.verify_stats();
         if v.artifacts > 0 && !args.quiet {
             println!(

@@ -12,6 +12,7 @@ mod faults;
 mod generated_docs;
 mod interrupt;
 mod real_plugins;
+mod slurm;
 mod store;
 mod sweep;
 mod two_processes;

@@ -101,6 +101,7 @@ pub fn validate(raw: &RawPipeline, catalog: &dyn StageCatalog) -> Result<Plan, D
         seed: header.seed,
         device: header.device,
         plugin_paths: raw.plugin_paths(),
+        slurm: raw.slurm.clone(),
         stages,
         sweep,
     })

@@ -89,6 +89,10 @@ pub enum RunError {
 
     #[error("cancelled; {finished} {} finished and kept", if *finished == 1 { "stage" } else { "stages" })]
     Cancelled { finished: usize, report: Box<RunReport> },
+
+    /// Submitting to or following Slurm failed.
+    #[error("slurm: {0}")]
+    Slurm(String),
 }
 
 /// The failures joined by "; ", each [`Group`] once, in the order of their first stage.
@@ -120,6 +124,9 @@ impl RunError {
             }
             RunError::UnknownKind { .. } => Some("`tmu describe` lists the stage kinds of the loaded plugins".into()),
             RunError::Store(_) => None,
+            RunError::Slurm(_) => Some(
+                "--executor slurm needs sbatch, squeue and scancel on the PATH, and the runs folder, the tmu binary and the plugins on storage the nodes share".into(),
+            ),
             RunError::Preflight { failures } | RunError::Failed { failures, .. } => {
                 let mut helps: Vec<String> = Vec::new();
                 for h in failures.iter().filter_map(|f| f.error.help.clone()) {

@@ -33,6 +33,8 @@ pub enum Executor {
     /// A child process per attempt: `tmu` is the binary that runs `tmu __stage` (normally the
     /// running `tmu` itself).
     Process { tmu: PathBuf },
+    /// A Slurm job per stage instance (see `exec/slurm.rs`): the graph is submitted at once.
+    Slurm(super::slurm::SlurmConfig),
 }
 
 impl Executor {
@@ -40,6 +42,7 @@ impl Executor {
         match self {
             Executor::InProcess => "in-process",
             Executor::Process { .. } => "process",
+            Executor::Slurm(_) => "slurm",
         }
     }
 
@@ -48,6 +51,10 @@ impl Executor {
         match self {
             Executor::InProcess => run_job(env, job),
             Executor::Process { tmu } => run_in_child(env, job, tmu),
+            // A Slurm run submits its jobs itself (`run_plan_slurm`) and never gets here.
+            Executor::Slurm(_) => {
+                JobResult::Failed(job.host_failure("a Slurm job cannot run inside this process".into()))
+            }
         }
     }
 }
@@ -304,7 +311,7 @@ fn child_job(
     Ok(JobOutcome::of(&result))
 }
 
-fn write_line(out: &mut (dyn Write + Send), message: &ChildMessage) {
+pub(super) fn write_line(out: &mut (dyn Write + Send), message: &ChildMessage) {
     if let Ok(mut line) = serde_json::to_vec(message) {
         line.push(b'\n');
         let _ = out.write_all(&line);

@@ -10,6 +10,7 @@ mod progress;
 mod resolve;
 mod schedule;
 mod sink;
+pub mod slurm;
 mod types;
 
 pub use error::{RunError, StageFailure};

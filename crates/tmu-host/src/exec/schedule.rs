@@ -60,6 +60,9 @@ pub fn run_plan(
     events: &Sender<Event>,
     cancel: &AtomicBool,
 ) -> Result<RunReport, RunError> {
+    if let super::executor::Executor::Slurm(cfg) = &opts.executor {
+        return super::slurm::run_plan_slurm(plan, registry, runs, opts, cfg, events, cancel);
+    }
     let prepared = prepare(plan, registry, opts)?;
     let corrupt = |stage: &str, c: &Corruption| {
         let _ = events.send(Event::Corrupt { stage: stage.to_string(), message: c.to_string() });

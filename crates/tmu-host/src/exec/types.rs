@@ -127,6 +127,8 @@ pub enum Outcome {
     NotRun,
     /// Left out by `--from` / `--to` and not needed by the stages in the slice.
     Excluded,
+    /// Handed to Slurm by a detached run (`--detach`); `tmu status` follows it.
+    Submitted,
 }
 
 impl Outcome {
@@ -138,6 +140,7 @@ impl Outcome {
             Outcome::Cancelled => "cancelled",
             Outcome::NotRun => "not run",
             Outcome::Excluded => "excluded",
+            Outcome::Submitted => "submitted",
         }
     }
 }

@@ -50,7 +50,7 @@ struct Piece<'a> {
 }
 
 /// Reads the records of `files` in order (at most `limit` in all), checking every label byte.
-/// Files are cut into pieces of [`PIECE`] records read in parallel, the pixels of each straight
+/// Files are cut into pieces of a fixed number of records read in parallel, the pixels of each straight
 /// into their place in the output; the first problem in file order is reported whatever the
 /// thread count.
 pub fn read_binary(files: &[PathBuf], labels: &[LabelByte], limit: Option<usize>) -> anyhow::Result<Records> {
