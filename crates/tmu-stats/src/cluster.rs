@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::quantile::quantile_sorted;
-use crate::{Paired, StatsError, compare};
+use crate::{Paired, StatsError, compare, mean};
 
 /// A two-sided confidence interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -230,6 +230,9 @@ pub struct ClusteredPaired {
     pub points: usize,
     /// Clusters among them.
     pub clusters: usize,
+    /// The mean of `a - b` over the points (the estimate the interval is about); `None` for no
+    /// points.
+    pub mean_diff: Option<f64>,
     /// The tests over the unit's pairs (`paired.n` is the number of units).
     pub paired: Paired,
     /// The cluster bootstrap interval of the mean of `a - b` over the points; `None` for fewer
@@ -267,7 +270,7 @@ pub fn compare_clustered(
         Unit::Point => compare(a, b, how.tie)?,
         Unit::Cluster => compare(&cluster_means(a, ids)?, &cluster_means(b, ids)?, how.tie)?,
     };
-    Ok(ClusteredPaired { unit: how.unit, points: a.len(), clusters, paired, bootstrap })
+    Ok(ClusteredPaired { unit: how.unit, points: a.len(), clusters, mean_diff: mean(&d), paired, bootstrap })
 }
 
 #[cfg(test)]

@@ -145,6 +145,9 @@ CASES = [
     ("unequal_sizes", ["1", "0", "1", "2", "0", "3", "2", "1"],
      [0.12, 0.10, 0.15, 0.09, 0.11, 0.20, 0.07, 0.13],
      [0.10, 0.10, 0.12, 0.10, 0.08, 0.16, 0.08, 0.10]),
+    # Five seeds of one point each (paired_reference.py's case `small`): the seed unit is the point
+    # unit; 5^5 = 3125 exact draws. tmu-report's report test uses these values.
+    ("five_seeds_one_point", ["0", "1", "2", "3", "4"], [1.0, 2.5, 3.0, 4.0, 0.5], [2.0, 2.0, 4.5, 6.0, 1.0]),
     # Two seeds: the smallest number of clusters with an interval.
     ("two_seeds", ["a", "a", "b", "b", "b"], [1.0, 2.0, 4.0, 3.5, 5.0], [1.5, 1.0, 2.0, 2.0, 2.5]),
 ]
