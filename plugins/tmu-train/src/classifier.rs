@@ -50,14 +50,16 @@ pub struct ClassifierConfig {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 0.99))]
     pub label_smoothing: f64,
-    /// Early stop: `{ train_accuracy = 0.5 }` (the curriculum model) and/or `{ max_steps = N }`.
+    /// Early stop: `{ train_accuracy = 0.5 }` (the curriculum model; measured by an eval-mode
+    /// pass over the training set at every loss read-out, or over `accuracy_samples = N` of its
+    /// samples) and/or `{ max_steps = N }`.
     #[serde(default)]
     pub stop: StopRules,
     /// Drop the last incomplete batch of every epoch.
     #[serde(default)]
     pub drop_last: bool,
-    /// Optimizer steps between two reads of the loss from the device (NaN check, accuracy stop
-    /// rule).
+    /// Optimizer steps between two reads of the loss from the device (NaN check) and between two
+    /// checks of the accuracy stop rule.
     #[serde(default = "default_sync_every")]
     #[schemars(range(min = 1, max = 100000))]
     pub sync_every: usize,
@@ -140,9 +142,10 @@ impl Stage for TrainClassifier {
                  augment = { crop_padding = 8, flip = true }",
             ),
             Example::new(
-                "the curriculum model of the CF feature: Adam 1e-4 until 50% training accuracy",
-                "arch = \"small-cnn\"\nepochs = 50\nbatch_size = 64\noptimizer = { kind = \"adam\", lr = 1e-4 }\n\
-                 schedule = { kind = \"constant\" }\nstop = { train_accuracy = 0.5 }",
+                "the curriculum model of the CF feature (the original model's architecture, here an MLP): Adam 1e-4 \
+                 until 50% training accuracy, checked in eval mode over the training set after every step",
+                "arch = \"mlp\"\nepochs = 50\nbatch_size = 64\noptimizer = { kind = \"adam\", lr = 1e-4 }\n\
+                 schedule = { kind = \"constant\" }\nstop = { train_accuracy = 0.5 }\nsync_every = 1",
             ),
             Example::new(
                 "ViT-Tiny (4x4 patches) with AdamW, one-cycle and label smoothing",
@@ -218,6 +221,10 @@ impl Stage for TrainClassifier {
         }
         if let Some(acc) = eval_accuracy {
             ctx.summary("eval_accuracy", acc);
+        }
+        if let Some((acc, samples)) = report.stop_accuracy {
+            ctx.summary("stop_accuracy", acc);
+            ctx.summary("stop_accuracy_samples", samples);
         }
         if report.resumed_epochs > 0 {
             ctx.summary("resumed_epochs", report.resumed_epochs);

@@ -8,6 +8,7 @@ mod engine;
 mod feed;
 mod fit;
 mod observer;
+mod stop;
 
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
 pub use config::{StopRules, TrainConfig};
