@@ -63,6 +63,11 @@ pub struct ClassifierConfig {
     #[serde(default = "default_sync_every")]
     #[schemars(range(min = 1, max = 100000))]
     pub sync_every: usize,
+    /// Seconds of training between two checkpoints in the work folder (0: after every epoch); a
+    /// crash loses at most this much training and one epoch. Results do not depend on it.
+    #[serde(default = "default_checkpoint_interval")]
+    #[schemars(range(min = 0.0, max = 86400.0))]
+    pub checkpoint_interval: f64,
     /// Batch size of evaluation passes over the optional `eval` input.
     #[serde(default = "default_eval_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
@@ -80,6 +85,9 @@ fn default_schedule() -> Schedule {
 }
 fn default_sync_every() -> usize {
     25
+}
+fn default_checkpoint_interval() -> f64 {
+    tmu_nn::train::STAGE_CHECKPOINT_INTERVAL.as_secs_f64()
 }
 fn default_eval_batch_size() -> usize {
     512
@@ -160,6 +168,11 @@ impl Stage for TrainClassifier {
     /// The architecture options fit the architecture and every training setting is in range.
     fn preflight(config: &ClassifierConfig) -> anyhow::Result<()> {
         config.arch_options.resolve(config.arch).map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            (0.0..=86_400.0).contains(&config.checkpoint_interval),
+            "checkpoint_interval = {} is outside 0 to 86400 seconds",
+            config.checkpoint_interval
+        );
         config.train_config().validate().map_err(NnError::into_anyhow)
     }
 
@@ -195,8 +208,12 @@ impl Stage for TrainClassifier {
             tmu_plugin::device_name(&device)
         ));
         let work_dir = ctx.work_dir().to_path_buf();
-        let options =
-            TrainOptions { seed: ctx.seed_for("train"), checkpoint_dir: Some(&work_dir), ..Default::default() };
+        let options = TrainOptions {
+            seed: ctx.seed_for("train"),
+            checkpoint_dir: Some(&work_dir),
+            checkpoint_interval: std::time::Duration::from_secs_f64(config.checkpoint_interval),
+            ..Default::default()
+        };
         let mut observer = StageObserver {
             ctx,
             eval: eval_data.as_ref(),

@@ -88,6 +88,27 @@ fn resuming_from_a_checkpoint_matches_a_straight_run() {
 }
 
 #[test]
+fn checkpoints_wait_for_their_interval() {
+    // At most one checkpoint a day: a crash in the third epoch leaves none, and the rerun
+    // starts from scratch (and still ends where a straight run does).
+    let d = DeviceData::new(&data(), &Device::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TrainOptions {
+        seed: 9,
+        checkpoint_dir: Some(dir.path()),
+        checkpoint_interval: std::time::Duration::from_secs(86_400),
+        ..Default::default()
+    };
+    fit(&small_cnn(1), &d, &config(3), &opts, &mut CrashAt(2)).unwrap_err();
+    assert!(!dir.path().join(tmu_nn::train::CHECKPOINT_FILE).exists());
+    let net = small_cnn(1);
+    assert_eq!(fit(&net, &d, &config(3), &opts, &mut NoObserver).unwrap().resumed_epochs, 0);
+    let straight = small_cnn(1);
+    fit(&straight, &d, &config(3), &TrainOptions { seed: 9, ..Default::default() }, &mut NoObserver).unwrap();
+    assert_eq!(weights(&net), weights(&straight));
+}
+
+#[test]
 fn a_checkpoint_of_another_run_is_ignored() {
     let d = DeviceData::new(&data(), &Device::Cpu).unwrap();
     let dir = tempfile::tempdir().unwrap();
