@@ -165,6 +165,14 @@ pub fn section(out: &mut String, s: &PairedSettings, comparisons: &[Comparison])
         n = first.paired.n,
         min_p = p_value(Some(2f64.powi(1 - first.paired.n as i32).min(1.0))),
     );
+    if (2..5).contains(&first.clusters) {
+        let _ = writeln!(
+            out,
+            "With only {} `{axis}` values the bootstrap interval spans about the range of the `{axis}` means and \
+             covers less than {level} of the time: read it as the spread between `{axis}` values, not as a test.\n",
+            first.clusters
+        );
+    }
     for metric in &s.metrics {
         let _ = writeln!(out, "### {}: `{}` against each method (lower is better)\n", title(metric), s.reference);
         let header: Vec<String> = [

@@ -225,6 +225,7 @@ fn points_that_share_a_seed_are_one_unit_unless_asked_otherwise() {
     assert!(md.contains("3 independent units (9 points)"), "{md}");
     assert!(md.contains("enumerated exactly over all 27 ordered draws of 3 seeds"), "{md}");
     assert!(md.contains("smallest two-sided p a sign or Wilcoxon test can give is 0.2500"), "{md}");
+    assert!(md.contains("With only 3 `seed` values the bootstrap interval spans about the range"), "{md}");
     // The point unit: nine pairs (one tie), SciPy's point tests; the same interval, which
     // resamples seeds whatever the unit; the report says these p-values are too small.
     let md = run("unit = \"point\"");
