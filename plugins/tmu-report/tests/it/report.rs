@@ -171,6 +171,7 @@ fn the_report_writes_long_rows_tables_paired_comparisons_and_plots() {
         md.contains("**The unit of the tests is the `seed`**") && md.contains("5 independent units (5 points)"),
         "{md}"
     );
+    assert!(!md.contains("With only"), "five seeds need no warning about the interval: {md}");
     let paired = std::fs::read_to_string(table.join("paired.csv")).unwrap();
     assert_eq!(paired.lines().count(), 1 + 2 * 2, "{paired}");
     assert!(
