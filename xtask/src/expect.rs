@@ -247,6 +247,39 @@ mod tests {
     }
 
     #[test]
+    fn a_run_folder_gives_every_summary_and_the_reports_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let stage = |name: &str, record: serde_json::Value| {
+            std::fs::create_dir_all(dir.path().join(name)).unwrap();
+            std::fs::write(dir.path().join(name).join("stage.json"), record.to_string()).unwrap();
+        };
+        stage(
+            "gold",
+            serde_json::json!({ "kind": "train.classifier", "summary": { "loss": 0.25, "wall_seconds": 1.0 },
+            "outputs": { "model": { "kind": "model", "file": "model.safetensors" } } }),
+        );
+        stage(
+            "eval",
+            serde_json::json!({ "kind": "eval.unlearning", "summary": { "delta.tmu": 6.9 },
+            "outputs": { "metrics": { "kind": "metrics", "file": "metrics.json" }, "report": { "kind": "report", "file": "report.md" } } }),
+        );
+        std::fs::write(
+            dir.path().join("eval").join("metrics.json"),
+            r#"{ "models": { "tmu": { "delta": 6.896551724137936, "cost_ratio": 0.5 } } }"#,
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("not-a-stage")).unwrap();
+        let got = collect(dir.path()).unwrap();
+        let want = table(&[
+            ("eval", "metrics.models.tmu.delta", "6.896551724137936"),
+            ("eval", "summary.delta.tmu", "6.9"),
+            ("gold", "summary.loss", "0.25"),
+        ]);
+        assert_eq!(got, want);
+        assert!(collect(&dir.path().join("not-a-stage")).is_err(), "a folder without stages is an error");
+    }
+
+    #[test]
     fn tables_round_trip_and_differences_are_listed() {
         let a = table(&[("eval", "metrics.models.tmu.delta", "6.9"), ("gold", "summary.loss", "0.01")]);
         assert_eq!(parse(&render("p.toml", &a)).unwrap(), a);
