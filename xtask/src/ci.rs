@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::build::{cargo, run_tmu};
+use crate::build::cargo;
 use crate::sh;
 
 /// Runs `step`, then prints how long it took; a failure names the step and when it failed.
@@ -31,9 +31,10 @@ pub fn run_ci(skip_smoke: bool) -> Result<()> {
     })?;
     total += timed("tests", || sh(Command::new(cargo()).args(["test", "--workspace"])))?;
     if !skip_smoke {
-        total += timed("quickstart (release build and run)", || {
-            run_tmu(&["run".to_string(), "pipelines/quickstart.toml".to_string()])
-        })?;
+        // The headline numbers: the quickstart and a small synthetic run, built in release and
+        // compared value by value with pipelines/expected/.
+        total +=
+            timed("expected numbers (release build, quickstart and synthetic-small runs)", || crate::expect::run(&[]))?;
     }
     // The Slurm executor against a real one-node cluster, where one can be started here (root,
     // Debian's slurm packages, which .ci/run installs); elsewhere the step says it was skipped.

@@ -25,7 +25,9 @@ pub fn run(args: &[String]) -> Result<()> {
         for p in packages {
             cmd.args(["-p", p]);
         }
-        cmd.args(["--test", test]);
+        // Every crate's integration tests are one binary, `it`, with a module per topic: the
+        // filter picks the module's tests.
+        cmd.args(["--test", "it", "--", test]);
         if !check {
             cmd.env("UPDATE_EXPECT", "1");
         }

@@ -1,10 +1,11 @@
-//! `cargo xtask`: tmu's build tasks (run, check, plan, ci, gpu-check, codegen, bench); never links
-//! candle.
+//! `cargo xtask`: tmu's build tasks (run, check, plan, ci, expect, gpu-check, codegen, bench);
+//! never links candle.
 
 mod bench;
 mod build;
 mod ci;
 mod codegen;
+mod expect;
 mod gpu_check;
 mod slurm_check;
 
@@ -20,7 +21,11 @@ tasks:
   check <pipeline.toml>                build, then `tmu check` (every problem, with line:column)
   plan <pipeline.toml> [--dot]         build, then `tmu plan`
   tmu <args>                           build, then run the release `tmu` with any arguments
-  ci [--no-smoke]                      fmt, clippy and doc with -D warnings, tests, quickstart run
+  ci [--no-smoke]                      fmt, clippy and doc with -D warnings, tests, and the checked
+                                       pipelines' numbers (`expect`)
+  expect [--update] [pipeline.toml...] run the checked pipelines (quickstart, synthetic-small) and
+                                       compare every number they print with pipelines/expected/;
+                                       --update rewrites those tables (say why in the commit)
   codegen [--check]                    regenerate (or check) docs/plugins/*.json, docs/stages.md and
                                        docs/pipeline.schema.json from the plugins' self-descriptions
   bench train-step [args]              candle vs PyTorch (same run) ResNet-18 training step, images/s
@@ -60,6 +65,7 @@ fn task() -> Result<()> {
         "tmu" => build::run_tmu(&rest),
         "ci" => ci::run(&rest),
         "codegen" => codegen::run(&rest),
+        "expect" => expect::run(&rest),
         "gpu-check" => gpu_check::run(&rest),
         "bench" => bench::run(&rest),
         "slurm-check" => slurm_check::run(&rest),

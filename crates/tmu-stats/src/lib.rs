@@ -11,12 +11,14 @@
 //!   [`normal_two_sided`]).
 //!
 //! p-values come from `statrs`' distributions (binomial, Student t, normal); nothing here
-//! writes a special function by hand. Where a statistic is undefined for the data (the AUC of
-//! one class, the std of one value, a test of all-tied pairs) the answer is `None`; inputs no
-//! statistic can use (NaN, mismatched lengths, an empty sample for a quantile) are a
+//! writes a special function by hand. Bootstrap draws come from ChaCha8 seeded by the caller
+//! (or, for few clusters, are enumerated exactly). Where a statistic is undefined for the data
+//! (the AUC of one class, the std of one value, a test of all-tied pairs) the answer is `None`;
+//! inputs no statistic can use (NaN, mismatched lengths, an empty sample for a quantile) are a
 //! [`StatsError`]. Checked against NumPy, scikit-learn and SciPy (`tests/reference/`).
 
 mod auc;
+mod cluster;
 mod error;
 mod paired;
 mod quantile;
@@ -28,6 +30,10 @@ mod ttest;
 mod wilcoxon;
 
 pub use auc::auc;
+pub use cluster::{
+    ClusterBootstrap, ClusterCompare, ClusteredPaired, Interval, Resampling, Unit, cluster_bootstrap,
+    cluster_bootstrap_with_draws, cluster_ids, cluster_means, compare_clustered,
+};
 pub use error::StatsError;
 pub use paired::{Paired, compare};
 pub use quantile::{quantile, quantile_sorted};

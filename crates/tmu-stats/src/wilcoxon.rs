@@ -26,7 +26,8 @@ pub fn wilcoxon(differences: &[f64]) -> Result<Option<TestOutcome>, StatsError> 
     }
     let abs: Vec<f64> = d.iter().map(|x| x.abs()).collect();
     let (r, groups) = average_ranks(&abs);
-    let r_plus: f64 = d.iter().zip(&r).filter(|(x, _)| **x > 0.0).map(|(_, r)| r).sum();
+    // `+ 0.0`: an empty f64 sum is -0.0, which a CSV would print as `-0`.
+    let r_plus: f64 = d.iter().zip(&r).filter(|(x, _)| **x > 0.0).map(|(_, r)| r).sum::<f64>() + 0.0;
     let total = (n * (n + 1)) as f64 / 2.0;
     let w = r_plus.min(total - r_plus);
     let tied = groups.iter().any(|&g| g > 1);
@@ -68,6 +69,8 @@ mod tests {
         assert_eq!(wilcoxon(&[-2.0]), Ok(Some(TestOutcome { statistic: 0.0, p: 1.0 })));
         // Three negatives: W = 0, P(R+ = 0) = 1/8, p = 1/4; the zero is dropped.
         assert_eq!(wilcoxon(&[-1.0, 0.0, -2.0, -3.0]), Ok(Some(TestOutcome { statistic: 0.0, p: 0.25 })));
+        let w = wilcoxon(&[-1.0, -2.0]).expect("ok").expect("a test").statistic;
+        assert!(w == 0.0 && w.is_sign_positive(), "W = {w}");
         assert_eq!(wilcoxon(&[f64::NAN]), Err(StatsError::NotANumber { what: "wilcoxon" }));
     }
 }

@@ -32,7 +32,7 @@ pub fn adam_config(lr: f64, batch_size: usize, epochs: usize) -> TrainConfig {
 }
 
 /// Trains `net` on `data` with `loss_fn`: seeded from the stage's `train` stream, progress and
-/// cancellation through `ctx`, a checkpoint per epoch in the work folder. `fingerprint` names
+/// cancellation through `ctx`, checkpoints in the work folder (see [`train_options`]). `fingerprint` names
 /// whatever else makes two runs differ (the stage's config).
 pub fn train<F>(
     ctx: &mut Context,
@@ -50,12 +50,14 @@ where
     train_loop(net, data, cfg, &opts, ctx, loss_fn).map_err(NnError::into_anyhow)
 }
 
-/// The stage's training options: seeded from its `train` stream, checkpoints in `work_dir`,
-/// the stage kind and `fingerprint` in the checkpoint fingerprint.
+/// The stage's training options: seeded from its `train` stream, checkpoints in `work_dir` (at
+/// most one per `STAGE_CHECKPOINT_INTERVAL`), the stage kind and `fingerprint` in the checkpoint
+/// fingerprint.
 pub fn train_options<'a>(ctx: &Context, work_dir: &'a std::path::Path, fingerprint: &str) -> TrainOptions<'a> {
     TrainOptions {
         seed: ctx.seed_for("train"),
         checkpoint_dir: Some(work_dir),
+        checkpoint_interval: tmu_nn::train::STAGE_CHECKPOINT_INTERVAL,
         fingerprint_extra: format!("{}|{fingerprint}", ctx.kind()),
     }
 }

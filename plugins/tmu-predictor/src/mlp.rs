@@ -114,7 +114,9 @@ impl PredictorMlp {
     pub fn logits(&self, x: &Tensor) -> tmu_nn::candle::Result<Tensor> {
         let mut y = x.clone();
         for (i, (w, b)) in self.layers.iter().enumerate() {
-            y = y.matmul(&w.as_tensor().t()?)?.broadcast_add(b.as_tensor())?;
+            // The same products as `y.matmul(&w.t())?.broadcast_add(b)`, bit for bit, without
+            // candle's per-matmul thread-count lookup (see tmu_nn::ops::linear).
+            y = tmu_nn::ops::linear(&y, w.as_tensor(), b.as_tensor())?;
             if i + 1 < self.layers.len() {
                 y = y.relu()?;
             }

@@ -5,8 +5,10 @@
 //!   documented in tmu-eval's crate docs) and, optionally, of `predictor.apply` (`truth.auc`,
 //!   `truth.feature_auc.*`) and the features and labels of the twin and real forget sets.
 //!   Writes `report.md` (mean ± std per method; Delta by each axis; paired comparisons of the
-//!   reference method with each other: wins / ties / losses, mean difference, sign test,
-//!   paired t-test, Wilcoxon signed-rank test; the predictor's diagnostics) and the folder
+//!   reference method with each other, over a unit the config chooses, the seed by default
+//!   because the points of a seed share models: wins / ties / losses, sign test, paired t-test,
+//!   Wilcoxon signed-rank test, and the mean difference with its cluster bootstrap interval;
+//!   the predictor's diagnostics) and the folder
 //!   `table/`: `sweep.csv` (long: one row per point x method x metric), `paired.csv`, and plots
 //!   as PNG and SVG: `methods` (Delta and activation distance per method),
 //!   `alignment_vs_size` (the paper's Figure 3), `predictor_auc` (the predictor's and each
@@ -22,11 +24,13 @@ mod join_stage;
 pub mod labels;
 pub mod long;
 mod markdown;
+mod paired;
 pub mod plots;
 mod report_stage;
 
 pub use inputs::{LabelledFeatures, PointResults, read_points};
 pub use join_stage::{FeaturesJoin, FeaturesJoinConfig};
+pub use paired::PairedUnit;
 pub use report_stage::{ReportSweep, ReportSweepConfig};
 
 tmu_plugin::export_plugin!(ReportSweep, FeaturesJoin);

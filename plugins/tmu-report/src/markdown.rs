@@ -1,11 +1,11 @@
-//! The markdown report: mean +- std per method, Delta by each axis, paired comparisons of the
-//! reference method with every other, and the predictor's diagnostics.
+//! The markdown report: mean +- std per method, Delta by each axis, and the predictor's
+//! diagnostics; the number formats the paired comparisons (`paired`) share.
 
 use std::fmt::Write;
 
 use crate::inputs::PointResults;
 use crate::long::{Row, series};
-use tmu_stats::{Paired, StatsError, compare, mean, sample_std};
+use tmu_stats::{mean, sample_std};
 
 /// A metric's value as the tables show it: fractions (accuracies, agreement, MIA rates) in
 /// percent, Delta in percentage points, the rest with four significant digits.
@@ -15,7 +15,8 @@ fn is_fraction(metric: &str) -> bool {
         || (metric.starts_with("mia.") && !metric.ends_with("threshold"))
 }
 
-fn number(metric: &str, v: f64) -> String {
+/// A value as the tables show it (see [`is_fraction`]).
+pub fn number(metric: &str, v: f64) -> String {
     if is_fraction(metric) {
         format!("{:.1}", 100.0 * v)
     } else if metric == "delta" {
@@ -46,7 +47,8 @@ pub fn title(metric: &str) -> String {
     }
 }
 
-fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+/// A markdown table.
+pub fn table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", header.iter().map(|_| "---|").collect::<String>());
     for r in rows {
@@ -119,16 +121,8 @@ pub fn by_axis(
     true
 }
 
-/// The comparison of `reference` with `other` on `metric` over the points both measured.
-pub fn paired(rows: &[Row], reference: &str, other: &str, metric: &str, tie: f64) -> Result<Paired, StatsError> {
-    let mine = series(rows, reference, metric);
-    let theirs = series(rows, other, metric);
-    let (a, b): (Vec<f64>, Vec<f64>) =
-        mine.iter().filter_map(|(p, v)| theirs.iter().find(|(q, _)| q == p).map(|(_, w)| (*v, *w))).unzip();
-    compare(&a, &b, tie)
-}
-
-fn p_value(p: Option<f64>) -> String {
+/// A p-value: four decimals, or scientific below 1e-4; `-` when there is none.
+pub fn p_value(p: Option<f64>) -> String {
     match p {
         Some(p) if p < 1e-4 => format!("{p:.1e}"),
         Some(p) => format!("{p:.4}"),
@@ -136,55 +130,8 @@ fn p_value(p: Option<f64>) -> String {
     }
 }
 
-/// One table per metric: `reference` against each other method, point by point.
-pub fn paired_section(
-    out: &mut String,
-    rows: &[Row],
-    reference: &str,
-    methods: &[String],
-    metrics: &[String],
-    tie: f64,
-) -> Result<(), StatsError> {
-    for metric in metrics {
-        let _ = writeln!(out, "### {}: `{reference}` against each method (lower is better)\n", title(metric));
-        let header: Vec<String> = [
-            "method",
-            "points",
-            "wins / ties / losses",
-            "mean difference ± std",
-            "sign test p",
-            "paired t-test p",
-            "Wilcoxon p",
-        ]
-        .map(String::from)
-        .to_vec();
-        let body: Vec<Vec<String>> = methods
-            .iter()
-            .filter(|m| m.as_str() != reference)
-            .map(|other| {
-                let p = paired(rows, reference, other, metric, tie)?;
-                let diff = match (p.mean_diff, p.std_diff) {
-                    (Some(m), Some(s)) => format!("{} ± {}", signed(metric, m), number(metric, s)),
-                    (Some(m), None) => signed(metric, m),
-                    _ => "-".to_string(),
-                };
-                Ok(vec![
-                    format!("`{other}`"),
-                    p.n.to_string(),
-                    format!("{} / {} / {}", p.wins, p.ties, p.losses),
-                    diff,
-                    p_value(p.sign_p),
-                    p_value(p.t_p),
-                    p_value(p.wilcoxon_p),
-                ])
-            })
-            .collect::<Result<_, StatsError>>()?;
-        table(out, &header, &body);
-    }
-    Ok(())
-}
-
-fn signed(metric: &str, v: f64) -> String {
+/// A value with its sign (`+` for positive ones).
+pub fn signed(metric: &str, v: f64) -> String {
     let s = number(metric, v);
     if v > 0.0 { format!("+{s}") } else { s }
 }

@@ -12,6 +12,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 use crate::inputs::{PointResults, read_points};
 use crate::long::{Row, axis_names, methods, rows, series, write_csv};
 use crate::markdown;
+use crate::paired::{self, PairedSettings, PairedUnit};
 use crate::plots::{
     AucFigure, MethodPanel, MethodsFigure, PALETTE, ScatterFigure, ScatterSet, SizeFigure, SizePanel, save,
     scale_per_set,
@@ -35,6 +36,25 @@ pub struct ReportSweepConfig {
     #[serde(default)]
     #[schemars(range(min = 0.0))]
     pub tie: f64,
+    /// The unit of the paired tests: `"seed"` (one pair per value of `cluster_axis`, each
+    /// method's values averaged over its points, which share the seed's original, twin and
+    /// early models) or `"point"` (every point a pair, as if independent: p-values too small
+    /// when points share models).
+    #[serde(default)]
+    pub unit: PairedUnit,
+    /// The axis whose points share models: the clusters of the `seed` unit and of the bootstrap
+    /// interval. A point without it is a cluster of its own.
+    #[serde(default = "default_cluster_axis")]
+    pub cluster_axis: String,
+    /// Confidence level of the cluster bootstrap interval of each mean paired difference.
+    #[serde(default = "default_confidence")]
+    #[schemars(range(min = 0.5, max = 0.999))]
+    pub confidence: f64,
+    /// Bootstrap resamples; when the G^G ordered draws of G clusters are fewer (G <= 5 for the
+    /// default), all of them are enumerated instead (an exact, generator-free interval).
+    #[serde(default = "default_resamples")]
+    #[schemars(range(min = 100, max = 1000000))]
+    pub bootstrap_resamples: usize,
     /// The axis whose values are the forget set's size (the x axis of the alignment plot); when
     /// no point has it, the size is the forget set's sample count.
     #[serde(default = "default_size_axis")]
@@ -59,6 +79,15 @@ fn default_table() -> Vec<String> {
     ["delta", "activation_distance", "agreement", "acc.forget", "acc.test", "acc.retain", "mia.0.1.rate"]
         .map(String::from)
         .to_vec()
+}
+fn default_cluster_axis() -> String {
+    "seed".into()
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+fn default_resamples() -> usize {
+    10_000
 }
 fn default_size_axis() -> String {
     "fraction".into()
@@ -97,6 +126,10 @@ impl Stage for ReportSweep {
                 "compare fine-tuning with the rest, also on the MIA gap",
                 "reference = \"finetune\"\ncompare = [\"delta\", \"activation_distance\", \"mia.0.1.gap\"]",
             ),
+            Example::new(
+                "every point a pair (as if independent), with a 90% interval",
+                "unit = \"point\"\nconfidence = 0.9",
+            ),
         ]
     }
 
@@ -120,22 +153,28 @@ impl Stage for ReportSweep {
             markdown::by_axis(&mut md, &points, &rows, &compared, "delta", axis);
         }
         let _ = writeln!(md, "## Paired comparisons\n");
-        if all_methods.contains(&config.reference) {
-            let _ = writeln!(
-                md,
-                "Over the points both methods measured. A win: `{}`'s value lower by more than {}; \
-                 mean difference = `{}` - method. Sign test and Wilcoxon signed-rank test leave ties out.\n",
-                config.reference, config.tie, config.reference
-            );
-            markdown::paired_section(&mut md, &rows, &config.reference, &compared, &config.compare, config.tie)
-                .context("comparing the methods pairwise")?;
+        let settings = PairedSettings {
+            reference: config.reference.clone(),
+            metrics: config.compare.clone(),
+            tie: config.tie,
+            unit: config.unit,
+            cluster_axis: config.cluster_axis.clone(),
+            confidence: config.confidence,
+            resamples: config.bootstrap_resamples,
+            seed: ctx.seed_for("bootstrap"),
+        };
+        let comparisons = if all_methods.contains(&config.reference) {
+            let comparisons = paired::compare_all(&points, &rows, &settings, &compared)?;
+            paired::section(&mut md, &settings, &comparisons);
+            comparisons
         } else {
             ctx.warn(format!("no method `{}` in the metrics: no paired comparisons", config.reference));
             let _ = writeln!(md, "No method `{}`: no paired comparisons.\n", config.reference);
-        }
+            Vec::new()
+        };
         markdown::predictor(&mut md, &rows);
         let files = plots(&dir, &points, &rows, &compared, &config)?;
-        write_paired_csv(&dir.join("paired.csv"), &rows, &config, &compared)?;
+        paired::write_csv(&dir.join("paired.csv"), &settings, &comparisons)?;
         let _ = writeln!(md, "## Files\n");
         let _ = writeln!(
             md,
@@ -296,51 +335,4 @@ fn plots(
         written(save(&figure, dir, "features_scatter", (pairs as u32 * (w * 3 / 4), rows_drawn * (h * 3 / 4)))?);
     }
     Ok(files)
-}
-
-/// `paired.csv`: metric, reference, method, n, wins, ties, losses, mean_diff, std_diff, and
-/// the three p-values.
-fn write_paired_csv(path: &Path, rows: &[Row], config: &ReportSweepConfig, methods: &[String]) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = csv::Writer::from_writer(file);
-    w.write_record([
-        "metric",
-        "reference",
-        "method",
-        "n",
-        "wins",
-        "ties",
-        "losses",
-        "mean_diff",
-        "std_diff",
-        "sign_p",
-        "t",
-        "t_p",
-        "wilcoxon_w",
-        "wilcoxon_p",
-    ])?;
-    let text = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-    for metric in &config.compare {
-        for other in methods.iter().filter(|m| **m != config.reference) {
-            let p = markdown::paired(rows, &config.reference, other, metric, config.tie)
-                .with_context(|| format!("comparing `{}` with `{other}` on `{metric}`", config.reference))?;
-            w.write_record([
-                metric.clone(),
-                config.reference.clone(),
-                other.clone(),
-                p.n.to_string(),
-                p.wins.to_string(),
-                p.ties.to_string(),
-                p.losses.to_string(),
-                text(p.mean_diff),
-                text(p.std_diff),
-                text(p.sign_p),
-                text(p.t),
-                text(p.t_p),
-                text(p.wilcoxon_w),
-                text(p.wilcoxon_p),
-            ])?;
-        }
-    }
-    w.flush().with_context(|| format!("writing {}", path.display()))
 }

@@ -50,17 +50,24 @@ pub struct ClassifierConfig {
     #[serde(default)]
     #[schemars(range(min = 0.0, max = 0.99))]
     pub label_smoothing: f64,
-    /// Early stop: `{ train_accuracy = 0.5 }` (the curriculum model) and/or `{ max_steps = N }`.
+    /// Early stop: `{ train_accuracy = 0.5 }` (the curriculum model; measured by an eval-mode
+    /// pass over the training set at every loss read-out, or over `accuracy_samples = N` of its
+    /// samples) and/or `{ max_steps = N }`.
     #[serde(default)]
     pub stop: StopRules,
     /// Drop the last incomplete batch of every epoch.
     #[serde(default)]
     pub drop_last: bool,
-    /// Optimizer steps between two reads of the loss from the device (NaN check, accuracy stop
-    /// rule).
+    /// Optimizer steps between two reads of the loss from the device (NaN check) and between two
+    /// checks of the accuracy stop rule.
     #[serde(default = "default_sync_every")]
     #[schemars(range(min = 1, max = 100000))]
     pub sync_every: usize,
+    /// Seconds of training between two checkpoints in the work folder (0: after every epoch); a
+    /// crash loses at most this much training and one epoch. Results do not depend on it.
+    #[serde(default = "default_checkpoint_interval")]
+    #[schemars(range(min = 0.0, max = 86400.0))]
+    pub checkpoint_interval: f64,
     /// Batch size of evaluation passes over the optional `eval` input.
     #[serde(default = "default_eval_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
@@ -78,6 +85,9 @@ fn default_schedule() -> Schedule {
 }
 fn default_sync_every() -> usize {
     25
+}
+fn default_checkpoint_interval() -> f64 {
+    tmu_nn::train::STAGE_CHECKPOINT_INTERVAL.as_secs_f64()
 }
 fn default_eval_batch_size() -> usize {
     512
@@ -140,9 +150,10 @@ impl Stage for TrainClassifier {
                  augment = { crop_padding = 8, flip = true }",
             ),
             Example::new(
-                "the curriculum model of the CF feature: Adam 1e-4 until 50% training accuracy",
-                "arch = \"small-cnn\"\nepochs = 50\nbatch_size = 64\noptimizer = { kind = \"adam\", lr = 1e-4 }\n\
-                 schedule = { kind = \"constant\" }\nstop = { train_accuracy = 0.5 }",
+                "the curriculum model of the CF feature (the original model's architecture, here an MLP): Adam 1e-4 \
+                 until 50% training accuracy, checked in eval mode over the training set after every step",
+                "arch = \"mlp\"\nepochs = 50\nbatch_size = 64\noptimizer = { kind = \"adam\", lr = 1e-4 }\n\
+                 schedule = { kind = \"constant\" }\nstop = { train_accuracy = 0.5 }\nsync_every = 1",
             ),
             Example::new(
                 "ViT-Tiny (4x4 patches) with AdamW, one-cycle and label smoothing",
@@ -157,6 +168,11 @@ impl Stage for TrainClassifier {
     /// The architecture options fit the architecture and every training setting is in range.
     fn preflight(config: &ClassifierConfig) -> anyhow::Result<()> {
         config.arch_options.resolve(config.arch).map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            (0.0..=86_400.0).contains(&config.checkpoint_interval),
+            "checkpoint_interval = {} is outside 0 to 86400 seconds",
+            config.checkpoint_interval
+        );
         config.train_config().validate().map_err(NnError::into_anyhow)
     }
 
@@ -192,8 +208,12 @@ impl Stage for TrainClassifier {
             tmu_plugin::device_name(&device)
         ));
         let work_dir = ctx.work_dir().to_path_buf();
-        let options =
-            TrainOptions { seed: ctx.seed_for("train"), checkpoint_dir: Some(&work_dir), ..Default::default() };
+        let options = TrainOptions {
+            seed: ctx.seed_for("train"),
+            checkpoint_dir: Some(&work_dir),
+            checkpoint_interval: std::time::Duration::from_secs_f64(config.checkpoint_interval),
+            ..Default::default()
+        };
         let mut observer = StageObserver {
             ctx,
             eval: eval_data.as_ref(),
@@ -218,6 +238,10 @@ impl Stage for TrainClassifier {
         }
         if let Some(acc) = eval_accuracy {
             ctx.summary("eval_accuracy", acc);
+        }
+        if let Some((acc, samples)) = report.stop_accuracy {
+            ctx.summary("stop_accuracy", acc);
+            ctx.summary("stop_accuracy_samples", samples);
         }
         if report.resumed_epochs > 0 {
             ctx.summary("resumed_epochs", report.resumed_epochs);

@@ -147,6 +147,7 @@ impl Stage for TwinBuild {
         let options = TrainOptions {
             seed: ctx.seed_for("train"),
             checkpoint_dir: Some(&work_dir),
+            checkpoint_interval: tmu_nn::train::STAGE_CHECKPOINT_INTERVAL,
             fingerprint_extra: format!("twin.build|{}", serde_json::to_string(&config)?),
         };
         let mut observer = FitObserver { ctx, twin: &twin_data, config: &config, fits: Vec::new() };

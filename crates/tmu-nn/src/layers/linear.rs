@@ -29,7 +29,7 @@ impl Linear {
         // Under mixed precision the input may be bf16: the weights are cast to it (differentiably;
         // a no-op for f32).
         let (w, b) = (self.weight.to_dtype(x.dtype())?, self.bias.to_dtype(x.dtype())?);
-        let y = x.reshape((rows, d_in))?.matmul(&w.t()?)?.broadcast_add(&b)?;
+        let y = crate::ops::linear(&x.reshape((rows, d_in))?, &w, &b)?;
         let mut out = dims;
         *out.last_mut().expect("rank >= 1") = y.dim(D::Minus1)?;
         y.reshape(out)

@@ -11,6 +11,7 @@ mod conv_winograd;
 mod cpu;
 #[cfg(feature = "cuda")]
 pub(crate) mod cuda;
+mod linear;
 mod precision;
 mod profile;
 mod relu;
@@ -22,6 +23,7 @@ pub use batch_norm::{batch_norm_eval, batch_norm_relu_train, batch_norm_train, u
 pub use conv_nhwc::set_channels_last_enabled;
 pub use conv_winograd::set_winograd_enabled;
 pub use conv2d::{Conv2dCfg, conv2d};
+pub use linear::{PARALLEL_MIN as LINEAR_PARALLEL_MIN, linear};
 pub use precision::{Precision, current_precision, with_precision};
 pub use profile::{KernelTime, profile_report, reset_profile, set_profiling};
 pub use relu::{add_relu, relu};

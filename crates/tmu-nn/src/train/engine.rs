@@ -4,7 +4,7 @@
 //! every epoch and resumption from it.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use candle_core::Tensor;
 use rand::{Rng, SeedableRng};
@@ -15,6 +15,7 @@ use super::checkpoint::{self, Checkpoint, Resume};
 use super::config::TrainConfig;
 use super::feed::{EpochFeed, FedBatch};
 use super::observer::{Control, EpochStats, StepProgress, TrainObserver};
+use super::stop::AccuracyCheck;
 use crate::data::DeviceData;
 use crate::error::{NnError, Result};
 use crate::loss::correct_count;
@@ -47,8 +48,8 @@ pub struct Batch<'a> {
 pub struct StepOutput {
     /// The scalar to minimise.
     pub loss: Tensor,
-    /// Logits `[B, K]` to count training accuracy against `Batch::y` (needed by the
-    /// `train_accuracy` stop rule).
+    /// Logits `[B, K]` to count the running training accuracy of each epoch against `Batch::y`
+    /// (the `train_accuracy` stop rule measures its own, in eval mode).
     pub logits: Option<Tensor>,
 }
 
@@ -70,10 +71,22 @@ pub struct TrainOptions<'a> {
     /// Folder for the per-epoch checkpoint (a stage passes `ctx.work_dir()`); a checkpoint of
     /// the same run found there is resumed.
     pub checkpoint_dir: Option<&'a Path>,
+    /// At most one checkpoint per this much time: an epoch ends with a checkpoint when at least
+    /// this long has passed since the last one (or since training started). Zero, the default,
+    /// checkpoints after every epoch. A crash loses at most this much training and one epoch;
+    /// the results do not depend on it (a resumed run matches a straight one bit for bit). Each
+    /// checkpoint is a file written and fsynced: a model that trains an epoch in 10 ms spent more
+    /// time checkpointing than training.
+    pub checkpoint_interval: Duration,
     /// Anything else that makes two runs different (e.g. the loss's settings); part of the
     /// checkpoint fingerprint with the config, network spec, data size and seed.
     pub fingerprint_extra: String,
 }
+
+/// The checkpoint interval the stages use ([`TrainOptions::checkpoint_interval`]): a crash of a
+/// long training loses at most about this much of it, and a short one (the digits models train
+/// an epoch in milliseconds) writes one checkpoint or none instead of one per epoch.
+pub const STAGE_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Why training ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +112,9 @@ pub struct TrainReport {
     pub stopped_by: StopReason,
     /// Epochs restored from a checkpoint.
     pub resumed_epochs: usize,
+    /// The last training accuracy the `train_accuracy` stop rule measured (eval mode), and on how
+    /// many samples; `None` without that rule.
+    pub stop_accuracy: Option<(f64, usize)>,
 }
 
 impl TrainReport {
@@ -138,7 +154,7 @@ fn fingerprint(net: &Network, data: &DeviceData, cfg: &TrainConfig, opts: &Train
 }
 
 /// A permutation of 0..n (Fisher-Yates).
-fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
+pub(super) fn shuffled(n: usize, rng: &mut ChaCha8Rng) -> Vec<u32> {
     let mut order: Vec<u32> = (0..n as u32).collect();
     for i in (1..n).rev() {
         order.swap(i, rng.random_range(0..=i));
@@ -209,7 +225,11 @@ where
         }
     }
     let resumed_epochs = start_epoch;
+    let mut last_checkpoint = Instant::now();
     let mut stopped_by = StopReason::Epochs;
+    let accuracy_check =
+        cfg.stop.train_accuracy.map(|_| AccuracyCheck::new(data, cfg.stop.accuracy_samples, opts.seed));
+    let mut stop_accuracy = None;
 
     'epochs: for epoch in start_epoch..cfg.epochs {
         let started = Instant::now();
@@ -248,17 +268,16 @@ where
             sums.samples += indices.len();
             let last = step + 1 == epoch_batches.len() || global_step >= total_steps;
             if pending.losses.len() >= cfg.sync_every || last {
-                let window = read_out(&mut pending, &mut sums, epoch, step, global_step)?;
-                if let Some(target) = cfg.stop.train_accuracy {
-                    let Some(acc) = window else {
-                        return Err(NnError::Config(
-                            "stop.train_accuracy needs a loss function that returns logits".into(),
-                        ));
-                    };
+                read_out(&mut pending, &mut sums, epoch, step, global_step)?;
+                if let (Some(target), Some(check)) = (cfg.stop.train_accuracy, &accuracy_check) {
+                    let acc = check.accuracy(net, data)?;
+                    stop_accuracy = Some((acc, check.len(data)));
                     if acc >= target {
                         observer.log(&format!(
-                            "training accuracy {:.2}% reached the target {:.2}% after {global_step} steps",
+                            "training accuracy {:.2}% (eval mode, {} samples) reached the target {:.2}% after \
+                             {global_step} steps",
                             100.0 * acc,
+                            check.len(data),
                             100.0 * target
                         ));
                         stop_now = Some(StopReason::TrainAccuracy);
@@ -295,7 +314,10 @@ where
             stopped_by = StopReason::Observer;
             break 'epochs;
         }
-        if let Some(dir) = opts.checkpoint_dir {
+        if let Some(dir) = opts.checkpoint_dir
+            && last_checkpoint.elapsed() >= opts.checkpoint_interval
+        {
+            last_checkpoint = Instant::now();
             let record = Checkpoint {
                 fingerprint: fingerprint.clone(),
                 epochs_done: epoch + 1,
@@ -306,18 +328,12 @@ where
             checkpoint::save(dir, &record, net, &optimizer)?;
         }
     }
-    Ok(TrainReport { history, steps: global_step, stopped_by, resumed_epochs })
+    Ok(TrainReport { history, steps: global_step, stopped_by, resumed_epochs, stop_accuracy })
 }
 
-/// Reads the pending losses (one device sync), fails on a non-finite one, adds them to the
-/// epoch sums and returns the accuracy of the window (if logits were given).
-fn read_out(
-    pending: &mut Pending,
-    sums: &mut EpochSums,
-    epoch: usize,
-    step: usize,
-    global_step: u64,
-) -> Result<Option<f64>> {
+/// Reads the pending losses (one device sync), fails on a non-finite one, and adds them (and
+/// the correct counts, if logits were given) to the epoch sums.
+fn read_out(pending: &mut Pending, sums: &mut EpochSums, epoch: usize, step: usize, global_step: u64) -> Result<()> {
     let losses = Tensor::stack(&pending.losses, 0)?.to_vec1::<f32>()?;
     let first = step + 1 - losses.len();
     if let Some((i, &loss)) = losses.iter().enumerate().find(|(_, l)| !l.is_finite()) {
@@ -331,14 +347,10 @@ fn read_out(
     }
     sums.loss += losses.iter().map(|&l| f64::from(l)).sum::<f64>();
     sums.steps += losses.len();
-    let window = if pending.correct.is_empty() {
-        None
-    } else {
-        let correct = f64::from(Tensor::stack(&pending.correct, 0)?.sum_all()?.to_scalar::<f32>()?);
-        sums.correct += correct;
+    if !pending.correct.is_empty() {
+        sums.correct += f64::from(Tensor::stack(&pending.correct, 0)?.sum_all()?.to_scalar::<f32>()?);
         sums.counted += pending.counted;
-        Some(correct / pending.counted as f64)
-    };
+    }
     *pending = Pending::default();
-    Ok(window)
+    Ok(())
 }

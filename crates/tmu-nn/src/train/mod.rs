@@ -8,9 +8,10 @@ mod engine;
 mod feed;
 mod fit;
 mod observer;
+mod stop;
 
 pub use checkpoint::{CHECKPOINT_FILE, Checkpoint};
 pub use config::{StopRules, TrainConfig};
-pub use engine::{Batch, StepOutput, StopReason, TrainOptions, TrainReport, train_loop};
+pub use engine::{Batch, STAGE_CHECKPOINT_INTERVAL, StepOutput, StopReason, TrainOptions, TrainReport, train_loop};
 pub use fit::fit;
 pub use observer::{Control, EpochStats, NoObserver, StepProgress, TrainObserver};

@@ -88,6 +88,27 @@ fn resuming_from_a_checkpoint_matches_a_straight_run() {
 }
 
 #[test]
+fn checkpoints_wait_for_their_interval() {
+    // At most one checkpoint a day: a crash in the third epoch leaves none, and the rerun
+    // starts from scratch (and still ends where a straight run does).
+    let d = DeviceData::new(&data(), &Device::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = TrainOptions {
+        seed: 9,
+        checkpoint_dir: Some(dir.path()),
+        checkpoint_interval: std::time::Duration::from_secs(86_400),
+        ..Default::default()
+    };
+    fit(&small_cnn(1), &d, &config(3), &opts, &mut CrashAt(2)).unwrap_err();
+    assert!(!dir.path().join(tmu_nn::train::CHECKPOINT_FILE).exists());
+    let net = small_cnn(1);
+    assert_eq!(fit(&net, &d, &config(3), &opts, &mut NoObserver).unwrap().resumed_epochs, 0);
+    let straight = small_cnn(1);
+    fit(&straight, &d, &config(3), &TrainOptions { seed: 9, ..Default::default() }, &mut NoObserver).unwrap();
+    assert_eq!(weights(&net), weights(&straight));
+}
+
+#[test]
 fn a_checkpoint_of_another_run_is_ignored() {
     let d = DeviceData::new(&data(), &Device::Cpu).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -129,20 +150,46 @@ fn stop_rules_end_training_early() {
     assert_eq!((report.steps, report.stopped_by), (7, StopReason::MaxSteps));
 
     let cfg = TrainConfig { stop: StopRules { train_accuracy: Some(0.6), ..StopRules::default() }, ..base };
-    let report = fit(&small_cnn(1), &d, &cfg, &TrainOptions::default(), &mut NoObserver).unwrap();
+    let net = small_cnn(1);
+    let report = fit(&net, &d, &cfg, &TrainOptions::default(), &mut NoObserver).unwrap();
     assert_eq!(report.stopped_by, StopReason::TrainAccuracy);
     assert!(report.steps < 120, "took all {} steps", report.steps);
+    // Judged on the whole training set in eval mode: what the stopped model scores there.
+    let (acc, samples) = report.stop_accuracy.expect("the rule measured");
+    assert_eq!(samples, 96);
+    assert!(acc >= 0.6, "{acc}");
+    assert_eq!(acc, tmu_nn::evaluate(&net, &d, 64).unwrap());
 }
 
 #[test]
-fn the_accuracy_rule_needs_logits() {
-    let d = DeviceData::new(&data(), &Device::Cpu).unwrap();
-    let cfg = TrainConfig { stop: StopRules { train_accuracy: Some(0.5), ..StopRules::default() }, ..config(1) };
-    let err = train_loop(&small_cnn(1), &d, &cfg, &TrainOptions::default(), &mut NoObserver, |net, b| {
-        Ok(StepOutput::new(tmu_nn::loss::cross_entropy(&net.forward_t(b.x, true)?, b.y, 0.0)?))
-    })
-    .unwrap_err();
-    assert!(err.to_string().contains("needs a loss function that returns logits"), "{err}");
+fn the_accuracy_rule_measures_a_fixed_sample_in_eval_mode_with_any_loss() {
+    // A loss that returns no logits: the rule measures accuracy itself, so it still works.
+    let ds = blobs(BlobsSpec { n: 300, classes: 3, channels: 1, size: 8, noise: 70, seed: 6, first_id: 0 });
+    let d = DeviceData::new(&ds, &Device::Cpu).unwrap();
+    let stop = StopRules { train_accuracy: Some(0.7), accuracy_samples: Some(120), ..StopRules::default() };
+    let cfg = TrainConfig { epochs: 20, batch_size: 16, sync_every: 1, stop, ..TrainConfig::default() };
+    let arch = ArchConfig::Mlp(MlpConfig { hidden: vec![16], dropout: 0.5 });
+    let run = || {
+        let net = Network::new(NetworkSpec::for_dataset(arch.clone(), &ds), &Device::Cpu, 3).unwrap();
+        let report =
+            train_loop(&net, &d, &cfg, &TrainOptions { seed: 4, ..Default::default() }, &mut NoObserver, |net, b| {
+                Ok(StepOutput::new(tmu_nn::loss::cross_entropy(&net.forward_t(b.x, true)?, b.y, 0.0)?))
+            })
+            .unwrap();
+        (report, net)
+    };
+    let (report, net) = run();
+    assert_eq!(report.stopped_by, StopReason::TrainAccuracy);
+    let (acc, samples) = report.stop_accuracy.expect("the rule measured");
+    assert_eq!(samples, 120);
+    assert!(acc >= 0.7, "{acc}");
+    // The sample is 120 of the 300 samples, the same in every run.
+    assert_eq!(run().0.steps, report.steps);
+    let full = tmu_nn::evaluate(&net, &d, 64).unwrap();
+    assert!((full - acc).abs() < 0.15, "sample {acc} vs all {full}");
+    // Too small a sample is refused.
+    let bad = TrainConfig { stop: StopRules { accuracy_samples: Some(10), ..cfg.stop.clone() }, ..cfg.clone() };
+    assert!(bad.validate().unwrap_err().to_string().contains("stop.accuracy_samples = 10"));
 }
 
 #[test]

@@ -330,3 +330,49 @@ fn sgd_matches_candle_composition() {
     let err = ops::sgd_momentum_update(&p, &randn(2, &[4], 1.0), &mut None, &ok).unwrap_err();
     assert!(err.to_string().contains("gradient shape"), "{err}");
 }
+
+/// `ops::linear` against candle's `x.matmul(&w.t())?.broadcast_add(&b)`: the same gemm calls,
+/// so forward values and all three gradients agree bit for bit, on the serial path and on the
+/// parallel one (at least `PARALLEL_MIN` multiply-adds).
+#[test]
+fn linear_matches_candle_bit_for_bit() {
+    for (seed, &(n, i, o)) in [(3, 5, 4), (64, 64, 256), (64, 256, 128), (1, 7, 3), (300, 100, 300)].iter().enumerate()
+    {
+        let seed = seed as u64 * 10;
+        let (x, w, b) = (randn(seed, &[n, i], 1.0), randn(seed + 1, &[o, i], 0.3), randn(seed + 2, &[o], 0.3));
+        let r = randn(seed + 3, &[n, o], 1.0);
+        let run = |fast: bool| {
+            let (xv, wv, bv) =
+                (Var::from_tensor(&x).unwrap(), Var::from_tensor(&w).unwrap(), Var::from_tensor(&b).unwrap());
+            let y = if fast {
+                ops::linear(xv.as_tensor(), wv.as_tensor(), bv.as_tensor()).unwrap()
+            } else {
+                xv.as_tensor().matmul(&wv.as_tensor().t().unwrap()).unwrap().broadcast_add(bv.as_tensor()).unwrap()
+            };
+            let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let g = |v: &Var| values(grads.get(v.as_tensor()).expect("a gradient"));
+            (values(&y), g(&xv), g(&wv), g(&bv))
+        };
+        let (fast, slow) = (run(true), run(false));
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fast.0), bits(&slow.0), "forward, {n}x{i}x{o}");
+        assert_eq!(bits(&fast.1), bits(&slow.1), "input gradient, {n}x{i}x{o}");
+        assert_eq!(bits(&fast.2), bits(&slow.2), "weight gradient, {n}x{i}x{o}");
+        assert_eq!(bits(&fast.3), bits(&slow.3), "bias gradient, {n}x{i}x{o}");
+    }
+    const { assert!(300 * 100 * 300 >= ops::LINEAR_PARALLEL_MIN, "the last shape takes the parallel path") };
+}
+
+#[test]
+fn linear_skips_untracked_inputs_and_hands_other_dtypes_to_candle() {
+    let (x, w, b) = (randn(1, &[4, 3], 1.0), Var::from_tensor(&randn(2, &[2, 3], 1.0)).unwrap(), randn(3, &[2], 1.0));
+    let grads = ops::linear(&x, w.as_tensor(), &b).unwrap().sum_all().unwrap().backward().unwrap();
+    assert!(grads.get(&x).is_none() && grads.get(&b).is_none() && grads.get(w.as_tensor()).is_some());
+    let f64s = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
+    let y = ops::linear(&f64s(&x), &f64s(w.as_tensor()), &f64s(&b)).unwrap();
+    assert_eq!(y.dtype(), DType::F64);
+    check("f64 path", &y, &ops::linear(&x, w.as_tensor(), &b).unwrap(), 1e-6);
+    assert!(
+        ops::linear(&x, w.as_tensor(), &randn(4, &[3], 1.0)).unwrap_err().to_string().contains("linear: input [4, 3]")
+    );
+}

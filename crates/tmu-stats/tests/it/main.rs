@@ -2,5 +2,6 @@
 //! declared once (a binary per file cost a link and ~100 MB of disk each).
 
 mod auc;
+mod cluster;
 mod paired;
 mod quantile;

@@ -1,7 +1,8 @@
 //! `report.sweep` and `features.join` on small synthetic inputs: the long CSV, mean and std,
-//! paired comparisons (their p-values are SciPy's, as stored in tmu-stats'
-//! `tests/reference/paired_reference.json`, case `small`), the plots written and not blank, and
-//! what happens without optional inputs.
+//! paired comparisons (their p-values and intervals are SciPy's and NumPy's, as stored in
+//! tmu-stats' `tests/reference/cluster_reference.json`, cases `five_seeds_one_point` and
+//! `three_seeds`), over seeds and over points, the plots written and not blank, and what happens
+//! without optional inputs.
 
 use std::path::{Path, PathBuf};
 
@@ -10,14 +11,34 @@ use tmu_plugin::artifact::{Features, Labels, write_metrics};
 use tmu_plugin::{ArtifactKind, ArtifactRef, Binding, Inputs};
 use tmu_test_support::{config, run_stage};
 
-/// Five points: seeds 0..4, fraction 0.1 for even seeds and 0.3 for odd ones.
-fn labels() -> Vec<String> {
-    (0..5).map(|s| format!("seed={s},fraction={}", if s % 2 == 0 { "0.1" } else { "0.3" })).collect()
+/// A sweep's points with the Delta of `tmu` and `finetune` at each.
+struct Table {
+    labels: Vec<String>,
+    tmu: Vec<f64>,
+    finetune: Vec<f64>,
 }
 
-/// Delta of `tmu` and `finetune` at each point: case `small` of the SciPy reference.
-const TMU: [f64; 5] = [1.0, 2.5, 3.0, 4.0, 0.5];
-const FINETUNE: [f64; 5] = [2.0, 2.0, 4.5, 6.0, 1.0];
+/// Five points: seeds 0..4, fraction 0.1 for even seeds and 0.3 for odd ones; the Deltas of the
+/// reference's case `five_seeds_one_point`.
+fn five_seeds() -> Table {
+    Table {
+        labels: (0..5).map(|s| format!("seed={s},fraction={}", if s % 2 == 0 { "0.1" } else { "0.3" })).collect(),
+        tmu: vec![1.0, 2.5, 3.0, 4.0, 0.5],
+        finetune: vec![2.0, 2.0, 4.5, 6.0, 1.0],
+    }
+}
+
+/// Nine points: seeds 0..2 x fractions 0.1, 0.3, 0.5; the Deltas of the reference's case
+/// `three_seeds` (seed-major).
+fn three_seeds() -> Table {
+    let labels =
+        (0..3).flat_map(|s| ["0.1", "0.3", "0.5"].map(|f| format!("seed={s},fraction={f}"))).collect::<Vec<_>>();
+    Table {
+        labels,
+        tmu: vec![3.45, 6.90, 0.0, 10.34, 3.45, 6.90, 3.45, 0.0, 13.79],
+        finetune: vec![13.79, 6.90, 3.45, 13.79, 10.34, 3.45, 17.24, 6.90, 10.34],
+    }
+}
 
 fn record(delta: f64, distance: f64) -> serde_json::Value {
     json!({
@@ -31,13 +52,13 @@ fn record(delta: f64, distance: f64) -> serde_json::Value {
     })
 }
 
-fn eval_metrics(p: usize) -> serde_json::Value {
+fn eval_metrics(t: &Table, p: usize) -> serde_json::Value {
     json!({
         "schema": "tmu.eval.unlearning/1",
         "forget": { "n": 10 + p, "classes": [3], "class_names": ["3"], "predicted_easy": 9, "predicted_hard": 1 },
         "gold": record(0.0, 0.0),
         "original": record(10.0, 0.5),
-        "models": { "tmu": record(TMU[p], 0.1 * p as f64), "finetune": record(FINETUNE[p], 0.2) },
+        "models": { "tmu": record(t.tmu[p], 0.1 * p as f64), "finetune": record(t.finetune[p], 0.2) },
         "best": { "delta": ["tmu"], "activation_distance": ["tmu"] }
     })
 }
@@ -59,6 +80,11 @@ fn one(path: PathBuf, kind: ArtifactKind, source: &str) -> ArtifactRef {
 
 /// Writes every point's artifacts into `dir` and binds them; `full`: also the optional ports.
 fn inputs(dir: &Path, full: bool) -> Inputs {
+    inputs_of(dir, &five_seeds(), full)
+}
+
+/// The same for the points of `t`.
+fn inputs_of(dir: &Path, t: &Table, full: bool) -> Inputs {
     let mut maps: Vec<(&str, ArtifactKind, indexmap::IndexMap<String, ArtifactRef>)> = vec![
         ("metrics", ArtifactKind::Metrics, Default::default()),
         ("predictor", ArtifactKind::Metrics, Default::default()),
@@ -67,9 +93,9 @@ fn inputs(dir: &Path, full: bool) -> Inputs {
         ("forget_features", ArtifactKind::Features, Default::default()),
         ("forget_labels", ArtifactKind::Labels, Default::default()),
     ];
-    for (p, label) in labels().iter().enumerate() {
+    for (p, label) in t.labels.iter().enumerate() {
         let at = |name: &str| dir.join(format!("p{p}-{name}"));
-        write_metrics(&at("eval.json"), &eval_metrics(p)).unwrap();
+        write_metrics(&at("eval.json"), &eval_metrics(t, p)).unwrap();
         write_metrics(&at("pred.json"), &predictor_metrics(p)).unwrap();
         // Six samples, two features; ids listed in a different order in the labels.
         let ids: Vec<u64> = (0..6).map(|i| 100 + i).collect();
@@ -131,16 +157,31 @@ fn the_report_writes_long_rows_tables_paired_comparisons_and_plots() {
     assert!(md.contains("### Δ (pp) by `fraction`"), "{md}");
     assert!(md.contains("| `tmu` | 1.50 ± 1.32 | 3.25 ± 1.06 |"), "{md}");
 
-    // Paired: tmu against finetune on Delta; p-values as SciPy 1.17.1 computed them for these
-    // values (tmu-stats' paired_reference.py, case `small`): binomtest(4, 5), ttest_rel and
-    // wilcoxon (normal approximation: |differences| tie).
+    // Paired: tmu against finetune on Delta; five seeds of one point each, so the seed unit is the
+    // point: p-values as SciPy 1.17.1 computed them for these values (binomtest(4, 5), ttest_rel
+    // and wilcoxon, normal approximation: |differences| tie), the interval as NumPy enumerated
+    // the 3125 ordered draws of 5 seeds.
     let (sign_p, t_p, wilcoxon_p) = (0.375, 0.10453999977837544, 0.10405923452892792);
-    let row = format!("| `finetune` | 5 | 4 / 0 / 1 | -0.90 ± 0.96 | {sign_p:.4} | {t_p:.4} | {wilcoxon_p:.4} |");
+    let row = format!(
+        "| `finetune` | 5 seeds | 4 / 0 / 1 | -0.90 [-1.60, -0.10] | {sign_p:.4} | {t_p:.4} | {wilcoxon_p:.4} |"
+    );
     assert!(md.contains(&row), "{row}\n{md}");
-    assert!(md.contains("| `original` | 5 | 5 / 0 / 0 |"), "{md}");
+    assert!(md.contains("| `original` | 5 seeds | 5 / 0 / 0 |"), "{md}");
+    assert!(
+        md.contains("**The unit of the tests is the `seed`**") && md.contains("5 independent units (5 points)"),
+        "{md}"
+    );
+    assert!(!md.contains("With only"), "five seeds need no warning about the interval: {md}");
     let paired = std::fs::read_to_string(table.join("paired.csv")).unwrap();
     assert_eq!(paired.lines().count(), 1 + 2 * 2, "{paired}");
-    assert!(paired.starts_with("metric,reference,method,n,wins,ties,losses,mean_diff,std_diff,sign_p,t,t_p,wilcoxon_w,wilcoxon_p\ndelta,tmu,finetune,5,4,0,1,"), "{paired}");
+    assert!(
+        paired.starts_with(
+            "metric,reference,method,unit,units,points,clusters,wins,ties,losses,mean_diff,ci_level,ci_low,ci_high,\
+             unit_mean_diff,unit_std_diff,sign_p,t,t_p,wilcoxon_w,wilcoxon_p\n\
+             delta,tmu,finetune,seed,5,5,5,4,0,1,-0.9,0.95,-1.6,-0.1,-0.9,"
+        ),
+        "{paired}"
+    );
     // The predictor section: AUC 0.8 .. 0.88, mean 0.84.
     assert!(md.contains("| `truth.auc` | 5 | 0.8400 ± 0.0316 |"), "{md}");
 
@@ -160,6 +201,38 @@ fn the_report_writes_long_rows_tables_paired_comparisons_and_plots() {
     let label = |m: &str| methods_svg.contains(&format!(">\n{m}\n</text>"));
     assert!(label("tmu") && label("finetune") && label("original") && !label("gold"), "{methods_svg}");
     assert_eq!(run.response.summary["points"], 5);
+}
+
+#[test]
+fn points_that_share_a_seed_are_one_unit_unless_asked_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = three_seeds();
+    let run = |config_text: &str| {
+        let run = run_stage(
+            tmu_report::tmu_plugin(),
+            "report.sweep",
+            inputs_of(dir.path(), &table, false),
+            config(config_text),
+        )
+        .unwrap();
+        std::fs::read_to_string(run.output("report")).unwrap()
+    };
+    // The seed unit (the default): three pairs of seed means. SciPy on the seed means:
+    // binomtest(3, 3) = 0.25, ttest_rel p = 0.05334843227508914, exact Wilcoxon 0.25; the interval
+    // from NumPy's enumeration of the 27 draws of 3 seeds: [-5.4975, -2.795].
+    let md = run("");
+    let row = "| `finetune` | 3 seeds | 3 / 0 / 0 | -4.21 [-5.50, -2.80] | 0.2500 | 0.0533 | 0.2500 |";
+    assert!(md.contains(row), "{row}\n{md}");
+    assert!(md.contains("3 independent units (9 points)"), "{md}");
+    assert!(md.contains("enumerated exactly over all 27 ordered draws of 3 seeds"), "{md}");
+    assert!(md.contains("smallest two-sided p a sign or Wilcoxon test can give is 0.2500"), "{md}");
+    assert!(md.contains("With only 3 `seed` values the bootstrap interval spans about the range"), "{md}");
+    // The point unit: nine pairs (one tie), SciPy's point tests; the same interval, which
+    // resamples seeds whatever the unit; the report says these p-values are too small.
+    let md = run("unit = \"point\"");
+    let row = "| `finetune` | 9 points | 6 / 1 / 2 | -4.21 [-5.50, -2.80] | 0.2891 | 0.0651 | 0.0680 |";
+    assert!(md.contains(row), "{row}\n{md}");
+    assert!(md.contains("only 3 independent units and these p-values are too small"), "{md}");
 }
 
 #[test]

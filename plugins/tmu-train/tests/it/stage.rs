@@ -73,7 +73,8 @@ fn request(dir: &Path, data: &Path) -> RunRequest {
     RunRequest {
         stage: "original".into(),
         kind: "train.classifier".into(),
-        config: config(SMALL),
+        // A checkpoint after every epoch (the default is at most one per 30 s).
+        config: config(&format!("{SMALL}\ncheckpoint_interval = 0")),
         inputs: Inputs::default().with("data", data, ArtifactKind::Dataset),
         output_dir: out,
         work_dir: dir.join("work"),
