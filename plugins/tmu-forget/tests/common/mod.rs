@@ -67,6 +67,23 @@ impl Fixture {
         path
     }
 
+    /// The inputs stage `kind` takes: `model` and `retain`, `forget` unless the method fine-tunes
+    /// on D_r only, and `labels` for `forget.tmu`.
+    pub fn inputs_for(&self, kind: &str, labels: &Path) -> Inputs {
+        let mut i = Inputs::default().with("model", &self.model, ArtifactKind::Model).with(
+            "retain",
+            &self.retain,
+            ArtifactKind::Dataset,
+        );
+        if !["forget.finetune", "forget.l1-sparse", "forget.ct"].contains(&kind) {
+            i = i.with("forget", &self.forget, ArtifactKind::Dataset);
+        }
+        if kind == "forget.tmu" {
+            i = i.with("labels", labels, ArtifactKind::Labels);
+        }
+        i
+    }
+
     /// Inputs `model`, `retain`, `forget` (+ `labels` when given).
     pub fn inputs(&self, labels: Option<&Path>) -> Inputs {
         let mut i = Inputs::default()
