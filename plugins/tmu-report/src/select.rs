@@ -233,8 +233,8 @@ pub fn section(md: &mut String, sel: &Selection, selected: &Selected) {
         md,
         "Every method ran each value of axis `{}`. Its setting was chosen on the {tune_points} tuning points \
          (`{}` = {}), which no table of this report includes: the lowest mean `{}` to gold there, ties broken by \
-         the lower mean `{}`. Every number above and below comes from the other points, each method at its chosen \
-         setting. Each candidate's mean `{}` on the reported points is shown for comparison only.\n",
+         the lower mean `{}`. Every other table of this report comes from the other points, each method at its \
+         chosen setting. Each candidate's mean `{}` on the reported points is shown for comparison only.\n",
         sel.axis,
         sel.tune_axis,
         values.join(", "),
