@@ -34,11 +34,12 @@ pub fn section(md: &mut String, rows: &[Row], methods: &[String]) {
         md,
         "Per point, as `eval.unlearning` records it: `wall_ratio` = wall seconds / gold's retrain, `work_ratio` = \
          samples through forward and backward / gold's. `forget` = the forget stage alone; `setup` = what the method \
-         does once per original model and reuses for every later deletion request (seconds; for TMU the twin \
-         model, the early model, the twin set's features, the predictor); `per_request` = the forget stage plus \
-         what every request needs besides (for TMU D_f's features and the prediction); `whole` = set-up plus per \
-         request. A method that needs nothing but its forget stage has the same forget, per-request and whole \
-         cost.\n"
+         does once per original model and reuses for every later deletion request (seconds); `per_request` = the \
+         forget stage plus what every request needs besides; `whole` = set-up plus per request (which stages are \
+         which: eval's `method_costs`). A method that needs nothing but its forget stage has the same forget, \
+         per-request and whole cost. `original` is left out: its cost is the training of the model unlearning \
+         starts from.\n"
     );
-    markdown::summary(md, rows, methods, &present);
+    let methods: Vec<String> = methods.iter().filter(|m| *m != "original").cloned().collect();
+    markdown::summary(md, rows, &methods, &present);
 }

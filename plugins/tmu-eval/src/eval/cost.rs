@@ -2,9 +2,10 @@
 //! model's metadata; what else a method needs beyond the original model comes from input
 //! `costs` (metrics files with a `cost` object, by name), grouped per method by the config's
 //! `method_costs` into one-time set-up (reusable for every later deletion request against the
-//! same original model: for TMU the twin model, the early model, the twin set's features and the
-//! predictor) and per-request work (for TMU D_f's features and the prediction). Times are wall
-//! seconds; work is samples x passes through forward and backward (`tmu_nn::Cost`).
+//! same original model: for TMU the twin model and the early model, and whatever of its features
+//! and predictor does not depend on the request) and per-request work (for TMU at least D_f's
+//! features and the prediction). Times are wall seconds; work is samples x passes through
+//! forward and backward (`tmu_nn::Cost`).
 
 use std::collections::BTreeMap;
 use std::path::Path;

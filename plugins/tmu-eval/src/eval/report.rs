@@ -185,10 +185,10 @@ pub fn render(m: &EvalMetrics) -> String {
     out.push_str(
         "\nTime = wall seconds of compute; work = samples x passes through forward and backward. forget stage = \
          the stage that made the model, alone; set-up = what the method does once per original model and reuses \
-         for every later deletion request (for TMU: twin model, early model, twin-set features, predictor); per \
-         request = the forget stage plus what every request needs besides (for TMU: D_f's features and the \
-         prediction); whole = set-up + per request, everything the method needs beyond the original model. \
-         Ratios are against gold's retrain (the gold row); `-` where a cost was not recorded.\n",
+         for every later deletion request; per request = the forget stage plus what every request needs besides; \
+         whole = set-up + per request, everything the method needs beyond the original model (which stages are \
+         which: the config's `method_costs`). Ratios are against gold's retrain (the gold row); `-` where a cost \
+         was not recorded.\n",
     );
     out
 }
