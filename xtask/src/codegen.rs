@@ -1,10 +1,11 @@
 //! `cargo xtask codegen [--check]`: the generated files, refreshed (or checked) by the tests
 //! that own them.
 //!
-//! 1. every first-party plugin's test `describe_snapshot` writes its self-description to
+//! 1. every first-party plugin's test module `describe_snapshot` (in its one test binary `it`)
+//!    writes its self-description to
 //!    `docs/plugins/<plugin>.json` (plugin libraries cannot be linked into one binary: each
 //!    exports the same C symbols, so each describes itself);
-//! 2. tmu-cli's test `generated_docs` renders `docs/pipeline.schema.json` and `docs/stages.md`
+//! 2. tmu-cli's test module `generated_docs` renders `docs/pipeline.schema.json` and `docs/stages.md`
 //!    from those snapshots, with the code `tmu schema` and `tmu describe` use.
 //!
 //! Without `--check` the tests run with `UPDATE_EXPECT=1`, which makes them write instead of
@@ -19,15 +20,15 @@ use crate::sh;
 
 pub fn run(args: &[String]) -> Result<()> {
     let check = args.iter().any(|a| a == "--check");
-    let tests = |packages: &[String], test: &str| -> Result<()> {
+    // Every crate has one integration-test binary, `it`, with a module per topic: the filter
+    // `<module>::` runs that module's tests.
+    let tests = |packages: &[String], module: &str| -> Result<()> {
         let mut cmd = Command::new(cargo());
         cmd.args(["test", "--quiet", "--no-fail-fast"]);
         for p in packages {
             cmd.args(["-p", p]);
         }
-        // Every crate's integration tests are one binary, `it`, with a module per topic: the
-        // filter picks the module's tests.
-        cmd.args(["--test", "it", "--", test]);
+        cmd.args(["--test", "it", &format!("{module}::")]);
         if !check {
             cmd.env("UPDATE_EXPECT", "1");
         }

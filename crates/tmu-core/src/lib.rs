@@ -47,7 +47,7 @@ pub use schema::{pipeline_schema, pipeline_schema_text};
 pub use slurm::{SLURM_KEYS, SlurmSettings};
 pub use source::{LineCol, SourceFile, Span, Spanned};
 pub use suggest::{closest, did_you_mean};
-pub use sweep::{Axis, FieldRef, Point, SEED_AXIS, Sweep};
+pub use sweep::{Axis, Binding, FieldRef, Point, SEED_AXIS, Sweep};
 pub use validate::{FORMAT_VERSION, topological_order, validate};
 
 /// Parses and validates in one go: what `tmu check` and `tmu plan` do once plugins are loaded.

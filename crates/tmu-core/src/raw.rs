@@ -68,7 +68,8 @@ pub struct RawSweep {
     pub axes: Vec<RawAxis>,
 }
 
-/// One axis: `name = [values]` or `name = { values = [...], bind = ["<stage>.config.<path>"] }`.
+/// One axis: `name = [values]`, `name = { values = [...], bind = ["<stage>.config.<path>"] }`
+/// or, with a value per axis value, `bind = { "<stage>.config.<path>" = [...] }`.
 #[derive(Clone, Debug)]
 pub struct RawAxis {
     pub name: Spanned<String>,
@@ -77,7 +78,17 @@ pub struct RawAxis {
     /// The values array (brackets included).
     pub values_span: Span,
     /// The config fields the axis sets, as written (`"split.config.class"`).
-    pub bind: Vec<Spanned<String>>,
+    pub bind: Vec<RawAxisBinding>,
+}
+
+/// One config field an axis sets: to the axis value itself, or (written as a table entry) to
+/// the value at the same position of its own list.
+#[derive(Clone, Debug)]
+pub struct RawAxisBinding {
+    /// `"<stage>.config.<path>"` as written.
+    pub field: Spanned<String>,
+    /// The field's value at each axis value, and the span of that list; `None`: the axis value.
+    pub values: Option<(Vec<RawValue>, Span)>,
 }
 
 /// One `port = ...` entry of a stage's `inputs`.

@@ -65,10 +65,15 @@ pub fn pipeline_schema(catalog: &dyn StageCatalog) -> Value {
                     "properties": {
                         "values": { "$ref": "#/$defs/axis_values" },
                         "bind": {
-                            "description": "The config fields this axis sets at each point.",
+                            "description": "The config fields this axis sets at each point: to the axis value (a field or a list of fields), or to the value at the same position of each field's own list (a table of fields).",
                             "anyOf": [
                                 { "$ref": "#/$defs/binding" },
-                                { "type": "array", "items": { "$ref": "#/$defs/binding" } }
+                                { "type": "array", "items": { "$ref": "#/$defs/binding" } },
+                                {
+                                    "type": "object",
+                                    "propertyNames": { "pattern": BINDING_PATTERN },
+                                    "additionalProperties": { "type": "array", "minItems": 1 }
+                                }
                             ]
                         }
                     }

@@ -29,10 +29,31 @@ pub struct Axis {
     pub name: String,
     /// Scalars (string, integer, float or boolean), in file order, no two equal.
     pub values: Vec<serde_json::Value>,
-    /// The config fields it sets, as written: `split.config.class`.
-    pub bind: Vec<FieldRef>,
+    /// The config fields it sets.
+    pub bind: Vec<Binding>,
     /// The `seed` axis: each value is the pipeline seed of the points that have it.
     pub seed: bool,
+}
+
+/// A config field an axis sets: to the axis value, or to the value at the same position of its
+/// own list (`bind = { "<stage>.config.<path>" = [...] }`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    pub field: FieldRef,
+    /// The field's value at each of the axis's values; `None`: the axis value itself.
+    pub values: Option<Vec<serde_json::Value>>,
+}
+
+impl std::fmt::Display for Binding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.values {
+            None => write!(f, "{}", self.field),
+            Some(values) => {
+                let texts: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+                write!(f, "{} = [{}]", self.field, texts.join(", "))
+            }
+        }
+    }
 }
 
 /// A config field of a stage: `<stage>.config.<path>` (`path` dotted into nested tables).

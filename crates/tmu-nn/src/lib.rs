@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod cost;
 pub mod data;
 pub mod error;
 pub mod init;
@@ -37,6 +38,7 @@ pub mod optim;
 pub mod predict;
 pub mod train;
 
+pub use cost::{Cost, META_FORWARD_SAMPLES, META_TRAIN_SAMPLES, trained_samples};
 pub use data::{Augment, DeviceData};
 pub use error::{NnError, Result};
 pub use model_file::{

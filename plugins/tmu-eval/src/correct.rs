@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tmu_nn::{DeviceData, Network, predict};
+use tmu_nn::{Cost, DeviceData, Network, predict};
 use tmu_plugin::artifact::{Dataset, Labels};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
@@ -43,11 +43,8 @@ impl Stage for LabelsCorrect {
         )
         .input("model", ArtifactKind::Model, "the classifier (the gold model for true generalization labels)")
         .input("data", ArtifactKind::Dataset, "the samples to label")
-        .output(
-            "labels",
-            ArtifactKind::Labels,
-            "1 = classified correctly (easy), 0 = not (hard), by sample id",
-        )
+        .output("labels", ArtifactKind::Labels, "1 = classified correctly (easy), 0 = not (hard), by sample id")
+        .output("metrics", ArtifactKind::Metrics, "the accuracy, the hard count and the stage's cost")
     }
 
     fn examples() -> Vec<Example> {
@@ -73,12 +70,27 @@ impl Stage for LabelsCorrect {
             .map_err(|e| e.into_anyhow())
             .with_context(|| format!("model {} does not fit data {}", model_path.display(), data_path.display()))?;
         ctx.check_cancelled()?;
+        let started = std::time::Instant::now();
         let on_device = DeviceData::new(&data, &device).map_err(|e| e.into_anyhow())?;
         let correct = predict(&net, &on_device, config.batch_size, false).map_err(|e| e.into_anyhow())?.correct();
         let labels = Labels::easy_hard(&correct, data.ids.clone()).map_err(anyhow::Error::msg)?;
         let out = ctx.output_path("labels");
         labels.write(&out).with_context(|| format!("writing {}", out.display()))?;
         let right = correct.iter().filter(|c| **c).count();
+        let cost = Cost {
+            wall_seconds: started.elapsed().as_secs_f64(),
+            train_samples: 0,
+            forward_samples: data.len() as u64,
+        };
+        let metrics = serde_json::json!({
+            "samples": data.len(),
+            "accuracy": right as f64 / correct.len() as f64,
+            "hard": correct.len() - right,
+            "wall_seconds": cost.wall_seconds,
+            "cost": cost.to_json(),
+        });
+        let out = ctx.output_path("metrics");
+        tmu_plugin::artifact::write_metrics(&out, &metrics).with_context(|| format!("writing {}", out.display()))?;
         ctx.summary("accuracy", right as f64 / correct.len() as f64);
         ctx.summary("hard", correct.len() - right);
         Ok(())

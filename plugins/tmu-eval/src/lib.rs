@@ -11,8 +11,10 @@
 //! the loss-threshold membership attack (Ye et al., CCS 2022) at levels alpha, its threshold the
 //! alpha-quantile (NumPy's linear interpolation, `tmu_stats::quantile`) of the model's cross-entropy on
 //! non-members and its success the fraction of D_f at or below it; agreement = fraction of D_f
-//! where M is right exactly where M_g is; cost = the model file's `tmu.wall_seconds` and its
-//! ratio to gold's.
+//! where M is right exactly where M_g is; cost = the model file's recorded cost (`tmu_nn::Cost`:
+//! wall seconds, samples through forward+backward and forward only) and, per method, what else
+//! it needs (input `costs`, grouped by `method_costs` into one-time set-up and per-request work),
+//! each against gold's retrain.
 //!
 //! # The metrics file of `eval.unlearning`
 //!
@@ -40,8 +42,15 @@
 //!            "0.05": { ... }, "0.01": { ... } },      // keys: the alphas as Rust prints them
 //!   "agreement": ..,
 //!   "wall_seconds": ..,             // the model file's tmu.wall_seconds; null if absent
-//!   "cost_ratio": ..                // wall_seconds / gold's; null if either is absent
+//!   "cost_ratio": ..,               // wall_seconds / gold's; null if either is absent
+//!   "config": {..},                 // the method's config (input `forget_metrics`); absent without
+//!   "cost": { "forget": PART,       // the forget stage alone; null without a recorded cost
+//!             "setup": PART,        // once per original model; null when the method lists none
+//!             "per_request": PART,  // the forget stage + the method's per-request stages
+//!             "whole": PART }       // setup + per_request
 //! }
+//! PART = { "wall_seconds": .., "train_samples": .., "forward_samples": ..,
+//!          "wall_ratio": .., "work_ratio": .. }   // ratios to gold's retrain (work: train_samples)
 //! ```
 
 mod correct;
@@ -49,6 +58,6 @@ mod eval;
 pub mod measures;
 
 pub use correct::{CorrectConfig, LabelsCorrect};
-pub use eval::{EvalConfig, EvalUnlearning, MiaPopulation, SCHEMA};
+pub use eval::{EvalConfig, EvalUnlearning, MethodCosts, MiaPopulation, SCHEMA};
 
 tmu_plugin::export_plugin!(EvalUnlearning, LabelsCorrect);

@@ -12,9 +12,11 @@ use tmu_nn::{DeviceData, Network, NnError};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::common::{
-    argmax, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
+    METRICS_OUTPUT, argmax, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
+    write_metrics_with_cost,
 };
 use crate::pgd::{Pgd, kl_from_logits, pgd_attack};
+use tmu_nn::Cost;
 
 /// Config of `features.adversarial`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -93,6 +95,7 @@ impl Stage for AdversarialFeature {
         .input("model", ArtifactKind::Model, "the model attacked (M_t for the twin set, M_o for D_f)")
         .input("data", ArtifactKind::Dataset, "the samples to compute AF for")
         .output("features", ArtifactKind::Features, "one column (`af` unless renamed) per sample id of `data`")
+        .output("metrics", ArtifactKind::Metrics, METRICS_OUTPUT)
     }
 
     fn examples() -> Vec<Example> {
@@ -147,6 +150,16 @@ impl Stage for AdversarialFeature {
         ctx.summary("clean_accuracy", clean_right as f64 / n as f64);
         ctx.summary("adversarial_accuracy", adv_right as f64 / n as f64);
         ctx.summary("seconds", seconds);
+        // Every PGD step takes an input gradient (forward and backward); the clean and the
+        // adversarial logits are forward passes.
+        let cost =
+            Cost { wall_seconds: seconds, train_samples: (config.steps * n) as u64, forward_samples: 2 * n as u64 };
+        let extra = serde_json::json!({
+            "samples": n,
+            "clean_accuracy": clean_right as f64 / n as f64,
+            "adversarial_accuracy": adv_right as f64 / n as f64,
+        });
+        write_metrics_with_cost(ctx, &cost, extra)?;
         Ok(())
     }
 }

@@ -1,11 +1,12 @@
 //! What every feature stage shares: reading the model and a data set that must fit it, config
-//! checks, and writing the one-column features artifact with its summary numbers.
+//! checks, and writing the one-column features artifact with its summary numbers and the
+//! metrics file with the stage's cost.
 
 use std::path::Path;
 
 use anyhow::Context as _;
 use tmu_nn::candle::Device;
-use tmu_nn::{DeviceData, Network, NnError};
+use tmu_nn::{Cost, DeviceData, Network, NnError};
 use tmu_plugin::artifact::{Dataset, Features};
 use tmu_plugin::{Context, Inputs};
 
@@ -105,3 +106,19 @@ pub fn write_feature(ctx: &mut Context, name: &str, ids: &[u64], values: &[f64])
     ctx.summary("max", max);
     Ok(())
 }
+
+/// Writes output `metrics`: the stage's `cost` (see `tmu_nn::Cost`) next to `extra`'s fields.
+pub fn write_metrics_with_cost(ctx: &Context, cost: &Cost, extra: serde_json::Value) -> anyhow::Result<()> {
+    let mut m = match extra {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    m.insert("wall_seconds".into(), cost.wall_seconds.into());
+    m.insert("cost".into(), cost.to_json());
+    let path = ctx.output_path("metrics");
+    tmu_plugin::artifact::write_metrics(&path, &serde_json::Value::Object(m))
+        .with_context(|| format!("writing output `metrics` of stage `{}`", ctx.stage_name()))
+}
+
+/// The description of output `metrics` of every feature stage.
+pub const METRICS_OUTPUT: &str = "the stage's cost (wall seconds, samples through the network) and its summary numbers";

@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use tmu_nn::{NnError, predict};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::common::{check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature};
+use crate::common::{
+    METRICS_OUTPUT, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
+    write_metrics_with_cost,
+};
+use tmu_nn::Cost;
 
 /// Config of `features.curriculum`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -52,6 +56,7 @@ impl Stage for CurriculumFeature {
         .input("model", ArtifactKind::Model, "the early model (one serves both the twin set and D_f)")
         .input("data", ArtifactKind::Dataset, "the samples to compute CF for")
         .output("features", ArtifactKind::Features, "one column (`cf` unless renamed) per sample id of `data`")
+        .output("metrics", ArtifactKind::Metrics, METRICS_OUTPUT)
     }
 
     fn examples() -> Vec<Example> {
@@ -80,6 +85,8 @@ impl Stage for CurriculumFeature {
         write_feature(ctx, &config.name, &data.ids, &p.losses)?;
         ctx.summary("accuracy", p.accuracy());
         ctx.summary("seconds", seconds);
+        let cost = Cost { wall_seconds: seconds, train_samples: 0, forward_samples: data.len() as u64 };
+        write_metrics_with_cost(ctx, &cost, serde_json::json!({ "samples": data.len(), "accuracy": p.accuracy() }))?;
         Ok(())
     }
 }

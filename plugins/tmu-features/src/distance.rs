@@ -10,8 +10,12 @@ use tmu_nn::{NnError, predict};
 use tmu_plugin::artifact::Dataset;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::common::{check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature};
+use crate::common::{
+    METRICS_OUTPUT, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
+    write_metrics_with_cost,
+};
 use crate::knn::{Embedding, KnnOptions, Pool, knn_mean_distance};
+use tmu_nn::Cost;
 
 /// Which reference samples may be a query's neighbours.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -90,6 +94,7 @@ impl Stage for DistanceFeature {
         .input("data", ArtifactKind::Dataset, "the samples to compute DF for")
         .input("reference", ArtifactKind::Dataset, "the reference set (the retain set D_r)")
         .output("features", ArtifactKind::Features, "one column (`df` unless renamed) per sample id of `data`")
+        .output("metrics", ArtifactKind::Metrics, METRICS_OUTPUT)
     }
 
     fn examples() -> Vec<Example> {
@@ -153,6 +158,14 @@ impl Stage for DistanceFeature {
         write_feature(ctx, &config.name, &query.ids, &outcome.mean_distance)?;
         ctx.summary("excluded_self", outcome.excluded_self);
         ctx.summary("seconds", seconds);
+        // Both sets go through the network once, forward only.
+        let cost =
+            Cost { wall_seconds: seconds, train_samples: 0, forward_samples: (query.len() + reference.len()) as u64 };
+        write_metrics_with_cost(
+            ctx,
+            &cost,
+            serde_json::json!({ "samples": query.len(), "reference": reference.len() }),
+        )?;
         Ok(())
     }
 }

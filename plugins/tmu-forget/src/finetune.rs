@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{DeviceData, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, NnError, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults;
@@ -79,7 +79,8 @@ impl Stage for ForgetFinetune {
             Ok(StepOutput::with_logits(loss, logits))
         })?;
         let seconds = started.elapsed().as_secs_f64();
-        write_model(ctx, &net, seconds)?;
+        let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
+        write_model(ctx, &net, &cost)?;
         ctx.summary("wall_seconds", seconds);
         write_stage_metrics(
             ctx,
@@ -89,6 +90,7 @@ impl Stage for ForgetFinetune {
                 "retain": retain.len(),
                 "training": training_json(&report),
                 "wall_seconds": seconds,
+                "cost": cost.to_json(),
             }),
         )
     }

@@ -4,7 +4,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use tmu_nn::candle::Device;
-use tmu_nn::{META_WALL_SECONDS, Network, NnError};
+use tmu_nn::{Cost, Network, NnError};
 use tmu_plugin::artifact::{Dataset, Labels, write_metrics};
 use tmu_plugin::{Context, Inputs};
 
@@ -48,10 +48,11 @@ pub fn read_easy(inputs: &Inputs, port: &str, forget: &Dataset) -> Result<Vec<bo
     Ok(aligned.iter().map(|&l| l == 1).collect())
 }
 
-/// Writes `net` to the `model` output with the stage's compute time in its metadata.
-pub fn write_model(ctx: &Context, net: &Network, seconds: f64) -> Result<()> {
+/// Writes `net` to the `model` output with the stage's cost (wall time, training work) in its
+/// metadata.
+pub fn write_model(ctx: &Context, net: &Network, cost: &Cost) -> Result<()> {
     let path = ctx.output_path("model");
-    net.save_with_metadata(&path, &[(META_WALL_SECONDS, seconds.to_string())])
+    net.save_with_metadata(&path, &cost.metadata())
         .map_err(NnError::into_anyhow)
         .with_context(|| format!("writing model {}", path.display()))
 }

@@ -56,14 +56,36 @@ fn masked_mean(values: &Tensor, mask: &Tensor) -> Result<Tensor> {
     (values * mask)?.sum_all()?.div(&count)
 }
 
-/// NegGrad with retain descent (the joint form): `mean_{retain rows} CE − α · mean_{forget rows} CE`,
-/// `forget` f32 `[B]` (1 = a forget sample). A group absent from the batch contributes 0. The
-/// ascent is unbounded, as in the baseline.
-pub fn neggrad_loss(logits: &Tensor, labels: &Tensor, forget: &Tensor, alpha: f64) -> Result<Tensor> {
+/// How far `forget.neggrad` ascends the forget samples' loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AscentBound {
+    /// Without bound: `−α · CE`, which grows without limit (the model collapses).
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    /// The method spec's bounded ascent `−α · min(CE, ln C)`: no push once p(y) < 1/C.
+    #[serde(rename = "ln-c")]
+    LnC,
+}
+
+/// NegGrad with retain descent (the joint form): `mean_{retain rows} CE − α · mean_{forget rows} A`,
+/// `forget` f32 `[B]` (1 = a forget sample), `A = CE` ([`AscentBound::None`]) or `min(CE, ln C)`
+/// ([`AscentBound::LnC`]). A group absent from the batch contributes 0.
+pub fn neggrad_loss(
+    logits: &Tensor,
+    labels: &Tensor,
+    forget: &Tensor,
+    alpha: f64,
+    bound: AscentBound,
+) -> Result<Tensor> {
     let ce = per_sample_cross_entropy(logits, labels)?;
     let forget = forget.to_dtype(DType::F32)?;
     let retain = (1.0 - &forget)?;
-    masked_mean(&ce, &retain)? - masked_mean(&ce, &forget)?.affine(alpha, 0.0)?
+    let ascended = match bound {
+        AscentBound::None => ce.clone(),
+        AscentBound::LnC => ce.minimum((logits.dim(1)? as f64).ln())?,
+    };
+    masked_mean(&ce, &retain)? - masked_mean(&ascended, &forget)?.affine(alpha, 0.0)?
 }
 
 /// How the bad-teacher KL divergence is averaged.
@@ -98,4 +120,68 @@ pub fn bad_teacher_loss(
         KlReduction::Mean => kl.affine(1.0 / (b * k) as f64, 0.0),
         KlReduction::BatchMean => kl.affine(1.0 / b as f64, 0.0),
     }
+}
+
+/// NegGrad+ (Kurmanji et al. 2023): `alpha · CE(retain batch) − (1 − alpha) · CE(forget batch)`,
+/// each cross-entropy the mean over its own batch.
+pub fn neggrad_plus_loss(
+    retain_logits: &Tensor,
+    retain_labels: &Tensor,
+    forget_logits: &Tensor,
+    forget_labels: &Tensor,
+    alpha: f64,
+) -> Result<Tensor> {
+    let r = per_sample_cross_entropy(retain_logits, retain_labels)?.mean_all()?;
+    let f = per_sample_cross_entropy(forget_logits, forget_labels)?.mean_all()?;
+    r.affine(alpha, 0.0)? - f.affine(1.0 - alpha, 0.0)?
+}
+
+/// The distillation term of SCRUB (Hinton's KD as the SCRUB code computes it):
+/// `T² / B · Σ_i KL(softmax(teacher_i / T) ‖ softmax(student_i / T))`, the teacher detached.
+pub fn distill_kl(student: &Tensor, teacher: &Tensor, t: f64) -> Result<Tensor> {
+    let b = student.dim(0)?;
+    kl_to_teacher(student, teacher, t)?.sum_all()?.affine(t * t / b as f64, 0.0)
+}
+
+/// SCRUB's min-step loss on a retain batch: `gamma · CE(student, labels) + beta ·
+/// distill_kl(student, teacher)`.
+pub fn scrub_min_loss(
+    student: &Tensor,
+    teacher: &Tensor,
+    labels: &Tensor,
+    gamma: f64,
+    beta: f64,
+    t: f64,
+) -> Result<Tensor> {
+    let ce = per_sample_cross_entropy(student, labels)?.mean_all()?;
+    ce.affine(gamma, 0.0)? + distill_kl(student, teacher, t)?.affine(beta, 0.0)?
+}
+
+/// SCRUB's max-step loss on a forget batch: `−distill_kl(student, teacher)` (minimising it moves
+/// the student away from the teacher).
+pub fn scrub_max_loss(student: &Tensor, teacher: &Tensor, t: f64) -> Result<Tensor> {
+    distill_kl(student, teacher, t)?.neg()
+}
+
+/// `Σ |w|` over every element of `weights`; its gradient is `sign(w)` with `sign(0) = 0`, as
+/// PyTorch's `torch.linalg.norm(·, ord=1)` has it.
+pub fn l1_norm(weights: &[Tensor]) -> Result<Tensor> {
+    let mut total: Option<Tensor> = None;
+    for w in weights {
+        let term = (w * w.sign()?.detach())?.sum_all()?;
+        total = Some(match total {
+            Some(t) => (t + term)?,
+            None => term,
+        });
+    }
+    match total {
+        Some(t) => Ok(t),
+        None => tmu_nn::candle::bail!("the l1 norm of no weights"),
+    }
+}
+
+/// ℓ1-sparse's weight at epoch `epoch` (0-based) of `epochs`: `alpha · (1 − epoch / epochs)`,
+/// decaying linearly from `alpha` (the Unlearn-Sparse code, with no ℓ1-free final epochs).
+pub fn l1_weight(alpha: f64, epoch: usize, epochs: usize) -> f64 {
+    alpha * (1.0 - epoch as f64 / epochs.max(1) as f64)
 }

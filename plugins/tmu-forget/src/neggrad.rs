@@ -1,12 +1,14 @@
-//! `forget.neggrad`: the negative-gradient baseline in its joint form (NegGrad+, Kurmanji et al.
-//! 2023): from the original model, SGD on one shuffled stream of retain ∪ forget with loss
-//! `mean CE(retain rows) − α · mean CE(forget rows)`. The ascent is unbounded, as in the
-//! baseline, so it is expected to overshoot towards 0% forget accuracy. Optimizer settings are
-//! `forget.tmu`'s defaults (SGD 0.01, momentum 0.9, wd 5e-4, batch 64, 5 epochs); α = 1 weighs
-//! ascent and descent equally. Long runs or a large α diverge (the loss runs to −∞): by default
-//! the stage then keeps the weights of the last finite epoch and records where it diverged
-//! (`on_divergence = "fail"` stops the stage instead), so one exploding baseline does not stop
-//! a whole comparison.
+//! `forget.neggrad`: the negative-gradient baseline with retain descent: from the original
+//! model, SGD on one shuffled stream of retain ∪ forget with loss `mean CE(retain rows) − α ·
+//! mean CE(forget rows)` per mixed batch. The ascent is unbounded by default, as in the baseline:
+//! it drives the forget loss to infinity and collapses the model (test accuracy near chance on
+//! the quickstart). `bound = "ln-c"` is the method spec's bounded form `−α · min(CE, ln C)`.
+//! NegGrad+ with separate retain and forget batches weighted `α` and `1 − α` is
+//! `forget.neggrad-plus`. Optimizer settings are `forget.tmu`'s defaults (SGD 0.01, momentum
+//! 0.9, wd 5e-4, batch 64, 5 epochs); α = 1 weighs ascent and descent equally. Long runs or a
+//! large α diverge (the loss runs to −∞): by default the stage then keeps the weights of the
+//! last finite epoch and records where it diverged (`on_divergence = "fail"` stops the stage
+//! instead), so one exploding baseline does not stop a whole comparison.
 
 use std::time::Instant;
 
@@ -14,14 +16,14 @@ use anyhow::Result;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tmu_nn::{DeviceData, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, NnError, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults::{self, check_range};
 use crate::diverge::{OnDivergence, train_allowing_divergence};
 use crate::evaluate::forget_accuracy;
 use crate::io::{read_data, read_model, write_model, write_stage_metrics};
-use crate::losses::neggrad_loss;
+use crate::losses::{AscentBound, neggrad_loss};
 use crate::mixed::{Column, Mixed};
 use crate::train::{sgd_config, train_options, training_json};
 
@@ -53,6 +55,10 @@ pub struct NegGradConfig {
     #[serde(default = "defaults::one")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub alpha: f64,
+    /// `none`: the unbounded ascent of the baseline, which drives the forget loss to infinity and
+    /// collapses the model; `ln-c`: the method spec's bounded ascent `−α · min(CE, ln C)`.
+    #[serde(default)]
+    pub bound: AscentBound,
     /// When the loss becomes NaN or infinite: `keep-last-epoch` (the weights after the last
     /// finite epoch, with a warning and `diverged` in the metrics) or `fail`.
     #[serde(default)]
@@ -68,7 +74,8 @@ impl Stage for ForgetNegGrad {
 
     fn signature() -> Signature {
         Signature::new(
-            "negative-gradient baseline: gradient ascent on the forget set jointly with descent on the retained samples",
+            "negative-gradient baseline: gradient ascent on the forget set jointly with descent on the retained samples; \
+             the default ascent is unbounded and collapses the model, `bound = \"ln-c\"` bounds it at ln C",
         )
         .input("model", ArtifactKind::Model, "the original model M_o")
         .input("retain", ArtifactKind::Dataset, "the retained training samples D_r")
@@ -81,6 +88,7 @@ impl Stage for ForgetNegGrad {
         vec![
             Example::new("descent on retain, ascent on forget with equal weight", "alpha = 1.0"),
             Example::new("a gentler ascent", "alpha = 0.5\nepochs = 5"),
+            Example::new("the method spec's bounded ascent, which stops once p(y) < 1/C", "bound = \"ln-c\""),
         ]
     }
 
@@ -96,17 +104,21 @@ impl Stage for ForgetNegGrad {
         let cfg = sgd_config(config.lr, config.momentum, config.weight_decay, config.batch_size, config.epochs);
         let work_dir = ctx.work_dir().to_path_buf();
         let opts = train_options(ctx, &work_dir, &serde_json::to_string(&config)?);
+        let mut trained = 0u64;
         let (report, diverged) =
             train_allowing_divergence(ctx, &net, &mixed.data, &cfg, &opts, config.on_divergence, |net, batch| {
+                trained += batch.indices.len() as u64;
                 let logits = net.forward_t(batch.x, true)?;
-                let loss = neggrad_loss(&logits, batch.y, &forget_rows.gather(batch.index)?, config.alpha)?;
+                let f = forget_rows.gather(batch.index)?;
+                let loss = neggrad_loss(&logits, batch.y, &f, config.alpha, config.bound)?;
                 Ok(StepOutput::with_logits(loss, logits))
             })?;
         if let Some(d) = &diverged {
             ctx.summary("diverged_at_epoch", d.epoch);
         }
         let seconds = started.elapsed().as_secs_f64();
-        write_model(ctx, &net, seconds)?;
+        let cost = Cost { wall_seconds: seconds, train_samples: trained, forward_samples: 0 };
+        write_model(ctx, &net, &cost)?;
         let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
@@ -122,6 +134,7 @@ impl Stage for ForgetNegGrad {
                 "diverged": diverged,
                 "accuracy_after": accuracy,
                 "wall_seconds": seconds,
+                "cost": cost.to_json(),
             }),
         )
     }

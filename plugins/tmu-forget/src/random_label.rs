@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{DeviceData, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, NnError, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults;
@@ -100,7 +100,8 @@ impl Stage for ForgetRandomLabel {
             Ok(StepOutput::with_logits(loss, logits))
         })?;
         let seconds = started.elapsed().as_secs_f64();
-        write_model(ctx, &net, seconds)?;
+        let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
+        write_model(ctx, &net, &cost)?;
         let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
@@ -115,6 +116,7 @@ impl Stage for ForgetRandomLabel {
                 "training": training_json(&report),
                 "accuracy_after": accuracy,
                 "wall_seconds": seconds,
+                "cost": cost.to_json(),
             }),
         )
     }

@@ -10,7 +10,7 @@ use anyhow::Result;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tmu_nn::StepOutput;
+use tmu_nn::{Cost, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults::{self, check_range};
@@ -153,7 +153,8 @@ impl Stage for ForgetTmu {
             Ok(StepOutput::with_logits(loss, logits))
         })?;
         let seconds = started.elapsed().as_secs_f64();
-        write_model(ctx, &net, seconds)?;
+        let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
+        write_model(ctx, &net, &cost)?;
 
         let forget_data = tmu_nn::DeviceData::new(&forget, &device).map_err(tmu_nn::NnError::into_anyhow)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[("easy", &easy), ("hard", &hard)])?;
@@ -180,6 +181,7 @@ impl Stage for ForgetTmu {
                 "training": training_json(&report),
                 "accuracy_after": accuracy,
                 "wall_seconds": seconds,
+                "cost": cost.to_json(),
             }),
         )
     }

@@ -21,6 +21,16 @@ pub fn sgd_config(lr: f64, momentum: f64, weight_decay: f64, batch_size: usize, 
     }
 }
 
+/// SGD with momentum and L2 weight decay (PyTorch's `torch.optim.SGD`).
+pub fn sgd_optimizer(lr: f64, momentum: f64, weight_decay: f64) -> OptimizerConfig {
+    OptimizerConfig::Sgd(SgdConfig { lr, momentum, weight_decay, ..SgdConfig::default() })
+}
+
+/// Adam with L2 weight decay added to the gradient (PyTorch's `torch.optim.Adam`).
+pub fn adam_optimizer(lr: f64, weight_decay: f64) -> OptimizerConfig {
+    OptimizerConfig::Adam(AdamConfig { lr, weight_decay, ..AdamConfig::default() })
+}
+
 /// Adam (PyTorch defaults besides the learning rate), constant learning rate, no augmentation.
 pub fn adam_config(lr: f64, batch_size: usize, epochs: usize) -> TrainConfig {
     TrainConfig {

@@ -82,6 +82,7 @@ impl Stage for PredictorApply {
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: PredictorApplyConfig) -> anyhow::Result<()> {
         ctx.set_device_used("cpu");
+        let started = std::time::Instant::now();
         let path = inputs.path("predictor")?;
         let predictor =
             Predictor::load(path).with_context(|| format!("reading input `predictor` ({})", path.display()))?;
@@ -124,6 +125,8 @@ impl Stage for PredictorApply {
             .map_err(anyhow::Error::msg)?;
         let out = ctx.output_path("scores");
         scores.write(&out).with_context(|| format!("writing {}", out.display()))?;
+        // The prediction's cost (the diagnostics against `truth` are not part of the method).
+        let wall_seconds = started.elapsed().as_secs_f64();
 
         let n_hard = easy.iter().filter(|e| !**e).count();
         let truth = if inputs.contains("truth") {
@@ -147,6 +150,9 @@ impl Stage for PredictorApply {
             },
             "preprocessing": scaling,
             "truth": truth,
+            "wall_seconds": wall_seconds,
+            // Predictor passes (a small MLP) count in wall time only, see `predictor.train`.
+            "cost": tmu_nn::Cost { wall_seconds, train_samples: 0, forward_samples: 0 }.to_json(),
         });
         let out = ctx.output_path("metrics");
         write_metrics(&out, &metrics).with_context(|| format!("writing {}", out.display()))?;

@@ -189,6 +189,10 @@ impl Stage for PredictorTrain {
             "class_weights": { "hard": w_hard, "easy": w_easy },
             "preprocessing": scaling,
             "wall_seconds": wall_seconds,
+            // The work counts of `cost` are passes through classifier-sized networks; the
+            // predictor's own passes (a small MLP on a few features) count in wall time only.
+            "cost": tmu_nn::Cost { wall_seconds, train_samples: 0, forward_samples: 0 }.to_json(),
+            "predictor_passes": { "train": config.epochs * n, "forward": n },
         });
         let path = ctx.output_path("metrics");
         write_metrics(&path, &metrics).with_context(|| format!("writing {}", path.display()))?;

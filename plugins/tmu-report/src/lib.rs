@@ -12,13 +12,16 @@
 //!   `table/`: `sweep.csv` (long: one row per point x method x metric), `paired.csv`, and plots
 //!   as PNG and SVG: `methods` (Delta and activation distance per method),
 //!   `alignment_vs_size` (the paper's Figure 3), `predictor_auc` (the predictor's and each
-//!   feature's AUC) and `features_scatter` (twin against real features, easy and hard).
+//!   feature's AUC) and `features_scatter` (twin against real features, easy and hard). With
+//!   `select`, each method's setting is chosen against gold on tuning points and reported on the
+//!   others ([`select`]); the cost of every method against gold's retrain gets its own table.
 //! - `features.join` ([`FeaturesJoin`]): feature artifacts of the same samples into one.
 //!
 //! The statistics come from tmu-stats (checked against SciPy, NumPy and scikit-learn there). Plot
 //! text uses a font shipped in `fonts/` (DejaVu Sans, cut down), so no system font is needed.
 //! Nothing here uses candle.
 
+mod cost;
 mod inputs;
 mod join_stage;
 pub mod labels;
@@ -27,6 +30,7 @@ mod markdown;
 mod paired;
 pub mod plots;
 mod report_stage;
+pub mod select;
 
 pub use inputs::{LabelledFeatures, PointResults, read_points};
 pub use join_stage::{FeaturesJoin, FeaturesJoinConfig};

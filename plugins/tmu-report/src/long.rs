@@ -67,7 +67,8 @@ pub fn rows(points: &[PointResults]) -> Vec<Row> {
             }
             for (method, record) in records {
                 let mut leaves = Vec::new();
-                flatten(record, "", &[], &mut leaves);
+                // A record's `config` (the method's settings) is not a measurement.
+                flatten(record, "", &["config"], &mut leaves);
                 push(&method, leaves);
             }
             let mut facts = Vec::new();

@@ -17,6 +17,7 @@ use crate::plots::{
     AucFigure, MethodPanel, MethodsFigure, PALETTE, ScatterFigure, ScatterSet, SizeFigure, SizePanel, save,
     scale_per_set,
 };
+use crate::select::{Selection, select};
 
 /// `report.sweep` config.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -67,6 +68,11 @@ pub struct ReportSweepConfig {
     #[serde(default = "default_height")]
     #[schemars(range(min = 200, max = 3000))]
     pub height: u32,
+    /// Choose each method's setting against gold on tuning points and report the others: `{ axis
+    /// = "setting", tune_axis = "seed", tune_values = [100, 101] }` (see docs/pipeline-format.md,
+    /// "Tuning against gold"). Without it every point is reported as it is.
+    #[serde(default)]
+    pub select: Option<Selection>,
 }
 
 fn default_reference() -> String {
@@ -123,6 +129,10 @@ impl Stage for ReportSweep {
         vec![
             Example::new("TMU against every baseline on Delta and activation distance", ""),
             Example::new(
+                "each method at the setting with the lowest mean Delta on the tuning seeds 100 and 101",
+                "select = { axis = \"setting\", tune_axis = \"seed\", tune_values = [100, 101] }",
+            ),
+            Example::new(
                 "compare fine-tuning with the rest, also on the MIA gap",
                 "reference = \"finetune\"\ncompare = [\"delta\", \"activation_distance\", \"mia.0.1.gap\"]",
             ),
@@ -137,6 +147,13 @@ impl Stage for ReportSweep {
         ctx.set_device_used("cpu");
         let points = read_points(inputs)?;
         anyhow::ensure!(!points.is_empty(), "input `metrics` holds no point");
+        let (points, selected) = match &config.select {
+            Some(sel) => {
+                let (reported, selected) = select(&points, sel).context("choosing each method's setting")?;
+                (reported, Some(selected))
+            }
+            None => (points, None),
+        };
         let dir = ctx.output_path("table");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let rows = rows(&points);
@@ -147,6 +164,9 @@ impl Stage for ReportSweep {
 
         let mut md = String::new();
         header(&mut md, &points);
+        if let (Some(sel), Some(selected)) = (&config.select, &selected) {
+            crate::select::section(&mut md, sel, selected);
+        }
         let _ = writeln!(md, "## Mean ± std over the points\n");
         markdown::summary(&mut md, &rows, &all_methods, &config.table);
         for axis in axis_names(&points).iter().filter(|a| *a != "seed") {
@@ -172,6 +192,7 @@ impl Stage for ReportSweep {
             let _ = writeln!(md, "No method `{}`: no paired comparisons.\n", config.reference);
             Vec::new()
         };
+        crate::cost::section(&mut md, &rows, &compared);
         markdown::predictor(&mut md, &rows);
         let files = plots(&dir, &points, &rows, &compared, &config)?;
         paired::write_csv(&dir.join("paired.csv"), &settings, &comparisons)?;

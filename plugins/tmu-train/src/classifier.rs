@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tmu_nn::optim::{OptimizerConfig, Schedule};
 use tmu_nn::{
-    ArchName, ArchOptions, Augment, DeviceData, META_WALL_SECONDS, Network, NetworkSpec, NnError, StopRules,
-    TrainConfig, TrainOptions, fit,
+    ArchName, ArchOptions, Augment, Cost, DeviceData, Network, NetworkSpec, NnError, StopRules, TrainConfig,
+    TrainOptions, fit, trained_samples,
 };
 use tmu_plugin::artifact::Dataset;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
@@ -128,7 +128,13 @@ impl Stage for TrainClassifier {
         .output(
             "model",
             ArtifactKind::Model,
-            "the trained weights (PyTorch layout) with architecture and normalisation (metadata: tmu.wall_seconds)",
+            "the trained weights (PyTorch layout) with architecture and normalisation (metadata: the cost, \
+             tmu.wall_seconds, tmu.train_samples, tmu.forward_samples)",
+        )
+        .output(
+            "metrics",
+            ArtifactKind::Metrics,
+            "the run (epochs, steps, why it stopped, last training and eval accuracy) and its cost",
         )
     }
 
@@ -223,8 +229,23 @@ impl Stage for TrainClassifier {
         let report = fit(&net, &train_data, &train_cfg, &options, &mut observer).map_err(NnError::into_anyhow)?;
         let eval_accuracy = observer.eval_accuracy;
         let seconds = started.elapsed().as_secs_f64();
+        // The per-epoch accuracy on `eval` is monitoring, but it is in the wall time: counted.
+        let monitored = eval.as_ref().map_or(0, |e| e.len() * report.history.len()) as u64;
+        let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: monitored };
         let out = ctx.output_path("model");
-        net.save_with_metadata(&out, &[(META_WALL_SECONDS, seconds.to_string())]).map_err(NnError::into_anyhow)?;
+        net.save_with_metadata(&out, &cost.metadata()).map_err(NnError::into_anyhow)?;
+        let metrics = serde_json::json!({
+            "epochs": report.history.len(),
+            "steps": report.steps,
+            "stopped_by": format!("{:?}", report.stopped_by).to_lowercase(),
+            "resumed_epochs": report.resumed_epochs,
+            "train_accuracy": report.last().and_then(|e| e.accuracy),
+            "eval_accuracy": eval_accuracy,
+            "wall_seconds": seconds,
+            "cost": cost.to_json(),
+        });
+        let path = ctx.output_path("metrics");
+        tmu_plugin::artifact::write_metrics(&path, &metrics).with_context(|| format!("writing {}", path.display()))?;
 
         let last = report.last();
         ctx.summary("epochs", report.history.len());

@@ -14,8 +14,8 @@ use serde_json::json;
 use tmu_nn::optim::{AdamConfig, OptimizerConfig};
 use tmu_nn::train::StepProgress;
 use tmu_nn::{
-    Control, DeviceData, EpochStats, META_WALL_SECONDS, Network, NnError, TrainConfig, TrainObserver, TrainOptions,
-    evaluate, fit, predict,
+    Control, Cost, DeviceData, EpochStats, Network, NnError, TrainConfig, TrainObserver, TrainOptions, evaluate, fit,
+    predict, trained_samples,
 };
 use tmu_plugin::artifact::{Dataset, Labels, write_metrics};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
@@ -155,8 +155,13 @@ impl Stage for TwinBuild {
         let fits = observer.fits;
         let seconds = started.elapsed().as_secs_f64();
 
+        // Forward only: M_o's labels of the twin set, the twin set's accuracy after every epoch
+        // (for the stop rule) and the final accuracy on the members.
+        let forward = twin.len() * (1 + fits.len().max(1)) + members.len();
+        let cost =
+            Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: forward as u64 };
         let out = ctx.output_path("model");
-        net.save_with_metadata(&out, &[(META_WALL_SECONDS, seconds.to_string())])
+        net.save_with_metadata(&out, &cost.metadata())
             .map_err(NnError::into_anyhow)
             .with_context(|| format!("writing model {}", out.display()))?;
         let labels_path = ctx.output_path("labels");
@@ -202,6 +207,7 @@ impl Stage for TwinBuild {
             "members_accuracy": members_accuracy,
             "fit": fits,
             "wall_seconds": seconds,
+            "cost": cost.to_json(),
         });
         write_metrics(&metrics_path, &metrics).with_context(|| format!("writing metrics {}", metrics_path.display()))
     }

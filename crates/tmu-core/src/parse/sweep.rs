@@ -1,11 +1,12 @@
-//! Parsing the `[sweep]` table: each axis an array of scalars or a `{ values, bind }` table.
+//! Parsing the `[sweep]` table: each axis an array of scalars or a `{ values, bind }` table, its
+//! `bind` a list of fields (set to the axis value) or a table of fields with a value per axis value.
 
 use toml::Spanned as TomlSpanned;
 use toml::de::DeValue;
 
 use super::{Parser, entries, key_string, span};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::raw::{RawAxis, RawSweep, RawValue};
+use crate::raw::{RawAxis, RawAxisBinding, RawSweep, RawValue};
 use crate::source::{Span, Spanned};
 
 /// The keys of an axis written as a table.
@@ -98,15 +99,20 @@ impl Parser {
         ok.then_some((values, span(v)))
     }
 
-    /// `bind = ["<stage>.config.<path>", ...]` (a single string is a list of one).
-    fn binds(&mut self, what: &str, v: &TomlSpanned<DeValue<'_>>) -> Vec<Spanned<String>> {
+    /// `bind = ["<stage>.config.<path>", ...]` (a single string is a list of one), or
+    /// `bind = { "<stage>.config.<path>" = [value per axis value], ... }`.
+    fn binds(&mut self, what: &str, v: &TomlSpanned<DeValue<'_>>) -> Vec<RawAxisBinding> {
+        let plain = |s: &str, span: std::ops::Range<usize>| RawAxisBinding {
+            field: Spanned::new(s.to_string(), span),
+            values: None,
+        };
         match v.get_ref() {
-            DeValue::String(s) => vec![Spanned::new(s.to_string(), v.span())],
+            DeValue::String(s) => vec![plain(s, v.span())],
             DeValue::Array(items) => {
                 let mut out = Vec::new();
                 for item in items.iter() {
                     match item.get_ref() {
-                        DeValue::String(s) => out.push(Spanned::new(s.to_string(), item.span())),
+                        DeValue::String(s) => out.push(plain(s, item.span())),
                         _ => self.wrong_type(
                             &format!("each `bind` of {what}"),
                             "a string `\"<stage>.config.<field>\"`",
@@ -116,10 +122,31 @@ impl Parser {
                 }
                 out
             }
+            DeValue::Table(t) => {
+                let mut out = Vec::new();
+                for (field, list) in entries(t) {
+                    let DeValue::Array(items) = list.get_ref() else {
+                        self.wrong_type(
+                            &format!("the values of `{}` in the `bind` of {what}", field.get_ref()),
+                            "an array with one value per axis value",
+                            list,
+                        );
+                        continue;
+                    };
+                    let values: Vec<RawValue> = items.iter().filter_map(|item| self.value(item)).collect();
+                    if values.len() == items.len() {
+                        out.push(RawAxisBinding {
+                            field: Spanned::new(field.get_ref().to_string(), field.span()),
+                            values: Some((values, span(list))),
+                        });
+                    }
+                }
+                out
+            }
             _ => {
                 self.wrong_type(
                     &format!("the `bind` of {what}"),
-                    "an array of `\"<stage>.config.<field>\"` strings",
+                    "an array of `\"<stage>.config.<field>\"` strings, or a table of them with a value per axis value",
                     v,
                 );
                 Vec::new()

@@ -5,11 +5,10 @@
 use tmu_plugin::protocol::StageDescription;
 
 use super::bind::set_raw;
-use super::check::CheckedSweep;
+use super::check::{CheckedBinding, CheckedSweep};
 use super::grid;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::raw::{RawStage, RawValue, RawValueKind};
-use crate::source::Span;
 use crate::validate::config::{Validators, check_config};
 
 /// Checks `stage`'s config with the values of the axes that bind into it, at every combination
@@ -18,7 +17,7 @@ use crate::validate::config::{Validators, check_config};
 pub(crate) fn check_bound_config(
     stage: &RawStage,
     desc: &StageDescription,
-    bindings: &[(usize, &[String], Span)],
+    bindings: &[(usize, &CheckedBinding)],
     sweep: &CheckedSweep,
     validators: &mut Validators,
     ds: &mut Diagnostics,
@@ -26,7 +25,7 @@ pub(crate) fn check_bound_config(
     if stage.config_broken {
         return None;
     }
-    let mut axes: Vec<usize> = bindings.iter().map(|(a, _, _)| *a).collect();
+    let mut axes: Vec<usize> = bindings.iter().map(|(a, _)| *a).collect();
     axes.sort_unstable();
     axes.dedup();
     let sizes: Vec<usize> = axes.iter().map(|&a| sweep.axes[a].values.len()).collect();
@@ -36,9 +35,10 @@ pub(crate) fn check_bound_config(
     let mut all_valid = true;
     for combination in grid(&sizes) {
         let mut config = base.clone();
-        for (axis, path, span) in bindings {
+        for (axis, b) in bindings {
             let k = axes.iter().position(|a| a == axis).unwrap_or_default();
-            let value = sweep.axes[*axis].values[combination[k]].0.clone();
+            let value = sweep.axes[*axis].raw_value(b, combination[k]);
+            let (path, span) = (&b.field.path, &b.span);
             if let Err(depth) = set_raw(&mut config, path, value, *span) {
                 all_valid = false;
                 let field = format!("config.{}", path[..depth].join("."));

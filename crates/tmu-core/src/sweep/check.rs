@@ -1,6 +1,7 @@
 //! Validation of the `[sweep]` table: axis names, values (non-empty, scalars of one type, no
 //! repeats; non-negative integers for `seed`), bindings (`<stage>.config.<path>` naming a stage
-//! of the file, no field bound twice) and the length of point labels.
+//! of the file, no field bound twice, a per-value list as long as the axis) and the length of
+//! point labels.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::names::{NAME_RULE, is_valid_name};
@@ -17,8 +18,24 @@ pub(crate) struct CheckedAxis {
     pub seed: bool,
     /// The values with their spans, and as JSON.
     pub values: Vec<(RawValue, serde_json::Value)>,
-    /// The valid bindings, with the span of each `bind` string.
-    pub bind: Vec<(FieldRef, Span)>,
+    /// The valid bindings.
+    pub bind: Vec<CheckedBinding>,
+}
+
+/// A valid binding of an axis.
+pub(crate) struct CheckedBinding {
+    pub field: FieldRef,
+    /// The span of the `bind` string (or table key).
+    pub span: Span,
+    /// The field's value at each axis value (as written, and as JSON); `None`: the axis value.
+    pub values: Option<Vec<(RawValue, serde_json::Value)>>,
+}
+
+impl CheckedAxis {
+    /// The value binding `b` sets at the axis's `i`-th value, as written.
+    pub fn raw_value(&self, b: &CheckedBinding, i: usize) -> RawValue {
+        b.values.as_ref().map_or(&self.values[i].0, |v| &v[i].0).clone()
+    }
 }
 
 /// What validation learnt from `[sweep]`.
@@ -27,13 +44,13 @@ pub(crate) struct CheckedSweep {
 }
 
 impl CheckedSweep {
-    /// The bindings into stage `stage`: `(axis index, path, span of the bind string)`.
-    pub fn bindings_of(&self, stage: &str) -> Vec<(usize, &[String], Span)> {
+    /// The bindings into stage `stage`: `(axis index, binding)`.
+    pub fn bindings_of(&self, stage: &str) -> Vec<(usize, &CheckedBinding)> {
         let mut out = Vec::new();
         for (i, axis) in self.axes.iter().enumerate() {
-            for (field, span) in &axis.bind {
-                if field.stage == stage {
-                    out.push((i, field.path.as_slice(), *span));
+            for b in &axis.bind {
+                if b.field.stage == stage {
+                    out.push((i, b));
                 }
             }
         }
@@ -67,19 +84,41 @@ pub(crate) fn check(raw: &RawPipeline, ds: &mut Diagnostics) -> Option<CheckedSw
             );
         }
         for b in &axis.bind {
-            let Some(field) = parse_binding(raw, &b.value, b.span, ds) else { continue };
+            let (text, b_span) = (&b.field.value, b.field.span);
+            let Some(field) = parse_binding(raw, text, b_span, ds) else { continue };
             if let Some((other, span, by)) = bound.iter().find(|(f, _, _)| overlaps(f, &field)) {
                 let what = if other == &field { format!("`{field}`") } else { format!("`{field}` and `{other}`") };
                 ds.push(
                     Diagnostic::new(Code::Sweep, format!("{what} bound twice"))
-                        .at(b.span, format!("bound by axis `{name}`"))
+                        .at(b_span, format!("bound by axis `{name}`"))
                         .with(*span, format!("bound by axis `{by}`"))
                         .help("a config field takes one value per point: bind it from one axis only"),
                 );
                 continue;
             }
-            bound.push((field.clone(), b.span, name.clone()));
-            bind.push((field, b.span));
+            bound.push((field.clone(), b_span, name.clone()));
+            let per_value = match &b.values {
+                None => None,
+                Some((list, list_span)) if list.len() != values.len() => {
+                    ds.push(
+                        Diagnostic::new(
+                            Code::Sweep,
+                            format!(
+                                "`{field}` has {} values for the {} values of axis `{name}`",
+                                list.len(),
+                                values.len()
+                            ),
+                        )
+                        .at(*list_span, format!("{} values", list.len()))
+                        .with(axis.values_span, format!("{} values", values.len()))
+                        .help("a field bound by a table takes one value per axis value, in the axis's order"),
+                    );
+                    continue;
+                }
+                // Non-finite floats were refused by the parser, so every value has a JSON form.
+                Some((list, _)) => Some(list.iter().filter_map(|v| v.to_json().ok().map(|j| (v.clone(), j))).collect()),
+            };
+            bind.push(CheckedBinding { field, span: b_span, values: per_value });
         }
         axes.push(CheckedAxis { name: name.clone(), seed, values, bind });
     }

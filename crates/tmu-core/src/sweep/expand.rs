@@ -32,8 +32,18 @@ pub(crate) struct BaseStage<'a> {
     pub timeout: Option<std::time::Duration>,
     /// Every reference it reads: `(port, producer's position in the stage list, span, gathers)`.
     pub refs: Vec<(String, usize, Span, bool)>,
-    /// The axes that bind into its config: `(axis, path, span of the bind string)`.
-    pub bindings: Vec<(usize, Vec<String>, Span)>,
+    /// The axes that bind into its config.
+    pub bindings: Vec<StageBinding>,
+}
+
+/// An axis binding into a stage's config.
+pub(crate) struct StageBinding {
+    pub axis: usize,
+    pub path: Vec<String>,
+    /// The span of the `bind` string (or table key).
+    pub span: Span,
+    /// The field's value at each axis value; `None`: the axis value itself.
+    pub values: Option<Vec<serde_json::Value>>,
 }
 
 /// An axis as expansion needs it.
@@ -73,9 +83,10 @@ pub(crate) fn expand(stages: &[BaseStage], axes: &[AxisDef], seed: u64) -> Resul
             let label = point.as_ref().map_or(String::new(), |p| p.label.clone());
             let name = if own.is_empty() { stage.name.to_string() } else { format!("{label}/{}", stage.name) };
             let mut config = stage.config.clone();
-            for (axis, path, _) in &stage.bindings {
-                let v = combination[own.iter().position(|a| a == axis).unwrap_or_default()];
-                set_json(&mut config, path, axes[*axis].values[v].clone());
+            for b in &stage.bindings {
+                let v = combination[own.iter().position(|a| *a == b.axis).unwrap_or_default()];
+                let value = b.values.as_ref().map_or(&axes[b.axis].values[v], |list| &list[v]);
+                set_json(&mut config, &b.path, value.clone());
             }
             let point_seed = own
                 .iter()
@@ -114,7 +125,7 @@ fn axis_sets(stages: &[BaseStage], axes: &[AxisDef]) -> Vec<BTreeSet<usize>> {
     let seed_axis = axes.iter().position(|a| a.seed);
     let mut sets: Vec<BTreeSet<usize>> = Vec::with_capacity(stages.len());
     for stage in stages {
-        let mut set: BTreeSet<usize> = stage.bindings.iter().map(|(a, _, _)| *a).collect();
+        let mut set: BTreeSet<usize> = stage.bindings.iter().map(|b| b.axis).collect();
         if let (Some(s), true) = (seed_axis, stage.refs.is_empty()) {
             set.insert(s);
         }
@@ -158,8 +169,8 @@ fn gather_problems(stages: &[BaseStage], axes: &[AxisDef], depends: &[BTreeSet<u
                 ),
             )
             .at(*span, format!("nothing left to gather: `{producer}` varies over {}", crate::suggest::all_of(names)));
-            for (axis, _, bind_span) in stage.bindings.iter().filter(|(a, _, _)| shared.contains(a)) {
-                d = d.with(*bind_span, format!("axis `{}` binds into `{}`", axes[*axis].name, stage.name));
+            for b in stage.bindings.iter().filter(|b| shared.contains(&b.axis)) {
+                d = d.with(b.span, format!("axis `{}` binds into `{}`", axes[b.axis].name, stage.name));
             }
             for (other_port, p, ref_span, g) in &stage.refs {
                 if !g && depends[*p].iter().any(|a| shared.contains(a)) {

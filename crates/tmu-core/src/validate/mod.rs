@@ -11,8 +11,8 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::plan::Plan;
 use crate::raw::RawPipeline;
 use crate::sweep::check::CheckedSweep;
-use crate::sweep::expand::{AxisDef, BaseStage, expand};
-use crate::sweep::{Axis, Point, Sweep, grid};
+use crate::sweep::expand::{AxisDef, BaseStage, StageBinding, expand};
+use crate::sweep::{Axis, Binding, Point, Sweep, grid};
 
 pub use graph::topological_order;
 pub use header::FORMAT_VERSION;
@@ -61,7 +61,16 @@ pub fn validate(raw: &RawPipeline, catalog: &dyn StageCatalog) -> Result<Plan, D
         };
         let stage = &raw.stages[old];
         let bindings = match &sweep {
-            Some(s) => s.bindings_of(&stage.name.value).into_iter().map(|(a, p, span)| (a, p.to_vec(), span)).collect(),
+            Some(s) => s
+                .bindings_of(&stage.name.value)
+                .into_iter()
+                .map(|(a, b)| StageBinding {
+                    axis: a,
+                    path: b.field.path.clone(),
+                    span: b.span,
+                    values: b.values.as_ref().map(|v| v.iter().map(|(_, j)| j.clone()).collect()),
+                })
+                .collect(),
             None => Vec::new(),
         };
         bases.push(BaseStage {
@@ -115,7 +124,14 @@ fn planned_sweep(s: &CheckedSweep) -> Sweep {
         .map(|a| Axis {
             name: a.name.clone(),
             values: a.values.iter().map(|(_, j)| j.clone()).collect(),
-            bind: a.bind.iter().map(|(f, _)| f.clone()).collect(),
+            bind: a
+                .bind
+                .iter()
+                .map(|b| Binding {
+                    field: b.field.clone(),
+                    values: b.values.as_ref().map(|v| v.iter().map(|(_, j)| j.clone()).collect()),
+                })
+                .collect(),
             seed: a.seed,
         })
         .collect();

@@ -160,3 +160,21 @@ fn a_file_without_a_sweep_has_one_instance_per_stage() {
         assert_eq!(s.seed, derive_seed(0, &s.name));
     }
 }
+
+#[test]
+fn a_table_binding_sets_each_field_to_its_own_value_at_each_axis_value() {
+    let plan = plan_of("sweep_settings.toml");
+    let sweep = plan.sweep.as_ref().expect("a sweep");
+    let setting = &sweep.axes[1];
+    assert_eq!(setting.bind[0].values, Some(vec![json!(0.0), json!(0.9)]));
+    assert_eq!(setting.bind[1].to_string(), "gold.config.epochs = [3, 30]");
+    let original = stage(&plan, "seed=1,setting=b/original");
+    assert_eq!(original.config["optimizer"], json!({ "weight_decay": 5e-4, "momentum": 0.9 }));
+    assert_eq!(stage(&plan, "seed=1,setting=a/gold").config, json!({ "arch": "small-cnn", "epochs": 3 }));
+    assert_eq!(stage(&plan, "seed=1,setting=b/gold").config, json!({ "arch": "small-cnn", "epochs": 30 }));
+    // Both bound stages and what reads them repeat per setting; the data set does not.
+    assert_eq!(plan.instances_of("eval").len(), 4);
+    assert_eq!(plan.instances_of("data").len(), 2);
+    let PortBinding::Map(m) = &stage(&plan, "report").inputs[0].binding else { panic!("a map") };
+    assert_eq!(m.len(), 4);
+}

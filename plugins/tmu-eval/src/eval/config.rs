@@ -1,8 +1,12 @@
 //! The config of `eval.unlearning`.
 
+use std::collections::BTreeMap;
+
 use anyhow::bail;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::cost::MethodCosts;
 
 /// Which non-members calibrate the membership-inference threshold.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -43,6 +47,12 @@ pub struct EvalConfig {
     #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
+    /// What each method needs beyond the original model and its forget stage, as keys of input
+    /// `costs`: `{ tmu = { setup = ["twin", "early", ...], request = ["df_forget", ...] } }`.
+    /// `setup` is done once per original model, `request` again for every deletion request. A
+    /// method not listed needs nothing but its forget stage.
+    #[serde(default)]
+    pub method_costs: BTreeMap<String, MethodCosts>,
 }
 
 fn default_alphas() -> Vec<f64> {
@@ -58,6 +68,7 @@ impl Default for EvalConfig {
             mia_alphas: default_alphas(),
             mia_population: MiaPopulation::All,
             batch_size: default_batch_size(),
+            method_costs: BTreeMap::new(),
         }
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use indexmap::IndexMap;
 use tmu_nn::candle::Device;
-use tmu_nn::{META_WALL_SECONDS, Network, Predictions, predict};
+use tmu_nn::{Cost, META_WALL_SECONDS, Network, Predictions, predict};
 
 use super::record::{Accuracy, MiaRecord, ModelRecord};
 use super::sets::{DeviceSets, Sets};
@@ -22,6 +22,8 @@ pub struct ModelRun {
     /// Per-sample f64 cross-entropy on the attack's non-members.
     pub population_losses: Vec<f64>,
     pub wall_seconds: Option<f64>,
+    /// The cost in the model file's metadata (wall time and work counts), if it has one.
+    pub cost: Option<Cost>,
 }
 
 /// `tmu.wall_seconds` of a model artifact, if present and a number.
@@ -58,6 +60,7 @@ pub fn run_model(
         forget: run(&data.forget, "forget")?,
         population_losses: run(&data.mia_population, "population")?.losses,
         wall_seconds: wall_seconds(path),
+        cost: super::cost::model_cost(path),
     })
 }
 
@@ -100,5 +103,7 @@ pub fn record(m: &ModelRun, gold: &ModelRun, predicted_easy: Option<&[bool]>, al
             (Some(s), Some(g)) if g > 0.0 => Some(s / g),
             _ => None,
         },
+        cost: super::cost::CostRecord::default(),
+        config: None,
     }
 }

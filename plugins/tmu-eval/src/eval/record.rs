@@ -4,6 +4,8 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use super::cost::CostRecord;
+
 /// Schema tag of the metrics file; bump on an incompatible change.
 pub const SCHEMA: &str = "tmu.eval.unlearning/1";
 
@@ -48,6 +50,12 @@ pub struct ModelRecord {
     pub wall_seconds: Option<f64>,
     /// `wall_seconds / gold's wall_seconds`.
     pub cost_ratio: Option<f64>,
+    /// The forget stage's cost and everything else the method needs, against gold's retrain.
+    pub cost: CostRecord,
+    /// The method's config, from its forget stage's metrics (input `forget_metrics`); absent
+    /// without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
 }
 
 /// What was forgotten.

@@ -1,7 +1,8 @@
 //! `report.md` of `eval.unlearning`: the comparison table (one row per method, then original
-//! and gold), a legend, short notes on which method comes closest to gold, and a second table
-//! with D_f's predicted subsets and the further MIA levels.
+//! and gold), a legend, short notes on which method comes closest to gold, a table with D_f's
+//! predicted subsets and the further MIA levels, and the cost table against gold's retrain.
 
+use super::cost::CostPart;
 use super::record::{EvalMetrics, ModelRecord};
 use super::table::Table;
 
@@ -36,8 +37,6 @@ fn main_table(m: &EvalMetrics) -> Table {
             "act. dist.".into(),
             format!("MIA@{alpha} (gold {})", pct(gold_rate)),
             "agreement".into(),
-            "time (s)".into(),
-            "ratio".into(),
         ]
         .to_vec(),
     );
@@ -51,8 +50,47 @@ fn main_table(m: &EvalMetrics) -> Table {
             format!("{:.4}", r.activation_distance),
             pct(r.mia[&alpha].rate),
             pct(r.agreement),
-            r.wall_seconds.map_or_else(|| "-".to_string(), |s| format!("{s:.1}")),
-            r.cost_ratio.map_or_else(|| "-".to_string(), |c| format!("{c:.2}x")),
+        ]);
+    }
+    t
+}
+
+/// Each method's cost: the forget stage alone, the one-time set-up, every request and the whole,
+/// in seconds and as ratios of gold's retrain (time; work = samples through forward+backward).
+fn cost_table(m: &EvalMetrics) -> Table {
+    let mut t = Table::new(
+        [
+            "method",
+            "forget stage (s)",
+            "forget/gold time",
+            "forget/gold work",
+            "set-up, once (s)",
+            "per request (s)",
+            "per request/gold time",
+            "whole (s)",
+            "whole/gold time",
+            "whole/gold work",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let secs = |p: &Option<CostPart>| p.as_ref().map_or_else(|| "-".to_string(), |p| format!("{:.2}", p.wall_seconds));
+    let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.2}x"));
+    let time = |p: &Option<CostPart>| ratio(p.as_ref().and_then(|p| p.wall_ratio));
+    let work = |p: &Option<CostPart>| ratio(p.as_ref().and_then(|p| p.work_ratio));
+    for (name, r) in rows(m).into_iter().filter(|(n, _)| *n != "original") {
+        let c = &r.cost;
+        t.row(vec![
+            name.to_string(),
+            secs(&c.forget),
+            time(&c.forget),
+            work(&c.forget),
+            secs(&c.setup),
+            secs(&c.per_request),
+            time(&c.per_request),
+            secs(&c.whole),
+            time(&c.whole),
+            work(&c.whole),
         ]);
     }
     t
@@ -133,8 +171,7 @@ pub fn render(m: &EvalMetrics) -> String {
         "\nAccuracies, MIA success and agreement in %. Delta = |Acc(M, D_f) - Acc(gold, D_f)| in percentage \
          points. act. dist. = mean over D_f of ||softmax(M(x)) - softmax(gold(x))||_2. MIA@a = share of D_f \
          flagged as members by a loss threshold at the a-quantile of the model's losses on non-members (gold's \
-         rate in the header). agreement = share of D_f where the model is right exactly where gold is. time = \
-         compute seconds of the stage that made the model; ratio = time / gold's.\n\n",
+         rate in the header). agreement = share of D_f where the model is right exactly where gold is.\n\n",
     );
     for n in notes(m) {
         out.push_str(&format!("- {n}\n"));
@@ -143,5 +180,15 @@ pub fn render(m: &EvalMetrics) -> String {
         out.push_str("\n## D_f subsets and further MIA levels\n\n");
         out.push_str(&t.render());
     }
+    out.push_str("\n## Cost against gold's retrain\n\n");
+    out.push_str(&cost_table(m).render());
+    out.push_str(
+        "\nTime = wall seconds of compute; work = samples x passes through forward and backward. forget stage = \
+         the stage that made the model, alone; set-up = what the method does once per original model and reuses \
+         for every later deletion request; per request = the forget stage plus what every request needs besides; \
+         whole = set-up + per request, everything the method needs beyond the original model (which stages are \
+         which: the config's `method_costs`). Ratios are against gold's retrain (the gold row); `-` where a cost \
+         was not recorded.\n",
+    );
     out
 }

@@ -7,6 +7,7 @@ use tmu_plugin::artifact::{write_atomic, write_metrics};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use super::config::EvalConfig;
+use super::cost::{check_method_costs, cost_record, read_costs};
 use super::model_eval::{ModelRun, record, run_model};
 use super::record::{Best, EvalMetrics, ForgetInfo, MiaSettings, SCHEMA, SetSizes, lowest};
 use super::report::render;
@@ -41,6 +42,20 @@ impl Stage for EvalUnlearning {
             ArtifactKind::Labels,
             "D_f's predicted generalization labels (1 = easy): accuracy on each part",
         )
+        .input_port(
+            "costs",
+            ArtifactKind::Metrics,
+            tmu_plugin::Arity::Map,
+            false,
+            "metrics files with a `cost` object, by name: the stages that `method_costs` lists per method",
+        )
+        .input_port(
+            "forget_metrics",
+            ArtifactKind::Metrics,
+            tmu_plugin::Arity::Map,
+            false,
+            "each method's forget-stage metrics, by model name: their `config` is copied into the record",
+        )
         .output("metrics", ArtifactKind::Metrics, "every measure of every model, for machines (see the crate docs)")
         .output("report", ArtifactKind::Report, "the comparison table and notes")
     }
@@ -50,6 +65,11 @@ impl Stage for EvalUnlearning {
             Example::new("MIA at alpha 0.1, 0.05 and 0.01 calibrated on all non-members", ""),
             Example::new("calibrate the attack on non-members of the forget class only", "mia_population = \"class\""),
             Example::new("one attack level, larger inference batches", "mia_alphas = [0.1]\nbatch_size = 1024"),
+            Example::new(
+                "TMU's whole cost: the stages it needs besides forget.tmu, as keys of input `costs`",
+                "method_costs = { tmu = { setup = [\"twin\", \"early\", \"df_twin\", \"af_twin\", \"cf_twin\", \"predictor\"], \
+                 request = [\"df_forget\", \"af_forget\", \"cf_forget\", \"twin_rate\", \"predict\"] } }",
+            ),
         ]
     }
 
@@ -61,6 +81,10 @@ impl Stage for EvalUnlearning {
         config.check()?;
         let models = inputs.map("models")?;
         anyhow::ensure!(!models.is_empty(), "input `models` names no model");
+        let costs = read_costs(inputs)?;
+        let names: Vec<String> = models.iter().map(|(k, _)| k.to_string()).collect();
+        check_method_costs(&config.method_costs, &names, &costs)?;
+        let configs = read_configs(inputs, &names)?;
         let sets = read_sets(inputs, config.mia_population)?;
         let device = ctx.candle_device()?;
         let data = sets.upload(&device)?;
@@ -86,8 +110,14 @@ impl Stage for EvalUnlearning {
 
         let predicted = sets.predicted_easy.as_deref();
         let alphas = &config.mia_alphas;
+        let with_cost = |run: &super::model_eval::ModelRun, name: Option<&str>| {
+            let mut r = record(run, &gold, predicted, alphas);
+            r.cost = cost_record(run.cost, name.and_then(|n| config.method_costs.get(n)), &costs, gold.cost);
+            r.config = name.and_then(|n| configs.get(n).cloned());
+            r
+        };
         let records: IndexMap<String, _> =
-            runs.iter().map(|(name, run)| (name.clone(), record(run, &gold, predicted, alphas))).collect();
+            runs.iter().map(|(name, run)| (name.clone(), with_cost(run, Some(name)))).collect();
         let best = Best {
             delta: lowest(&records, |r| r.delta),
             activation_distance: lowest(&records, |r| r.activation_distance),
@@ -113,8 +143,8 @@ impl Stage for EvalUnlearning {
                 mia_population: sets.mia_population.len(),
             },
             mia: MiaSettings { alphas: alphas.clone(), population: config.mia_population.as_str() },
-            gold: record(&gold, &gold, predicted, alphas),
-            original: original.as_ref().map(|o| record(o, &gold, predicted, alphas)),
+            gold: with_cost(&gold, None),
+            original: original.as_ref().map(|o| with_cost(o, None)),
             models: records,
             best,
         };
@@ -129,4 +159,26 @@ impl Stage for EvalUnlearning {
         ctx.summary("gold_acc_forget", metrics.gold.acc.forget);
         Ok(())
     }
+}
+
+/// Input `forget_metrics`: each method's `config`, by model name (a key that is no model is an
+/// error; a file without `config` gives none).
+fn read_configs(inputs: &Inputs, models: &[String]) -> anyhow::Result<IndexMap<String, serde_json::Value>> {
+    let mut out = IndexMap::new();
+    if !inputs.contains("forget_metrics") {
+        return Ok(out);
+    }
+    for (name, artifact) in inputs.map("forget_metrics")? {
+        anyhow::ensure!(
+            models.iter().any(|m| m == name),
+            "`forget_metrics` has an entry `{name}`, which is not a key of input `models` ({})",
+            models.join(", ")
+        );
+        let m = tmu_plugin::artifact::read_metrics(&artifact.path)
+            .with_context(|| format!("reading `forget_metrics` entry `{name}` ({})", artifact.path.display()))?;
+        if let Some(c) = m.get("config") {
+            out.insert(name.to_string(), c.clone());
+        }
+    }
+    Ok(out)
 }

@@ -10,8 +10,8 @@ use tmu_nn::candle::Device;
 use tmu_nn::models::MlpConfig;
 use tmu_nn::optim::AdamConfig;
 use tmu_nn::{
-    ArchConfig, DeviceData, META_WALL_SECONDS, Network, NetworkSpec, NoObserver, OptimizerConfig, TrainConfig,
-    TrainOptions, evaluate, fit, predict,
+    ArchConfig, Cost, DeviceData, Network, NetworkSpec, NoObserver, OptimizerConfig, TrainConfig, TrainOptions,
+    evaluate, fit, predict,
 };
 use tmu_plugin::artifact::{Dataset, Labels, read_metrics};
 use tmu_plugin::protocol::WireError;
@@ -33,7 +33,8 @@ fn write_data(dir: &Path, name: &str, d: &Dataset) -> PathBuf {
     path
 }
 
-/// An MLP trained for a few epochs on `data`, saved with a wall time.
+/// An MLP trained for a few epochs on `data`, saved with a cost (`wall_seconds` and its 4 epochs'
+/// samples) or, when `wall_seconds` is `None`, none.
 fn train(dir: &Path, name: &str, data: &Dataset, seed: u64, wall_seconds: Option<f64>) -> PathBuf {
     let spec = NetworkSpec::for_dataset(ArchConfig::Mlp(MlpConfig { hidden: vec![16], dropout: 0.0 }), data);
     let net = Network::new(spec, &Device::Cpu, seed).unwrap();
@@ -46,8 +47,8 @@ fn train(dir: &Path, name: &str, data: &Dataset, seed: u64, wall_seconds: Option
     let d = DeviceData::new(data, &Device::Cpu).unwrap();
     fit(&net, &d, &cfg, &TrainOptions { seed, ..TrainOptions::default() }, &mut NoObserver).unwrap();
     let path = dir.join(format!("{name}.safetensors"));
-    let extra: Vec<(&str, String)> = wall_seconds.map(|s| (META_WALL_SECONDS, s.to_string())).into_iter().collect();
-    net.save_with_metadata(&path, &extra).unwrap();
+    let cost = wall_seconds.map(|s| Cost { wall_seconds: s, train_samples: 4 * data.len() as u64, forward_samples: 0 });
+    net.save_with_metadata(&path, &cost.map(|c| c.metadata()).unwrap_or_default()).unwrap();
     path
 }
 
@@ -154,6 +155,12 @@ fn metrics_layout_gold_against_itself_and_one_report_row_per_model() {
     assert!((other["delta"].as_f64().unwrap() - 100.0 * (acc_f - gold_f).abs()).abs() < 1e-9);
     assert_eq!(other["wall_seconds"], 2.5);
     assert_eq!(other["cost_ratio"], 0.25);
+    // Trained on D_r for as many epochs as gold: the same work in a quarter of the time.
+    let forget_cost = &other["cost"]["forget"];
+    assert_eq!((forget_cost["wall_ratio"].as_f64(), forget_cost["work_ratio"].as_f64()), (Some(0.25), Some(1.0)));
+    assert_eq!(other["cost"]["whole"], *forget_cost, "a method that lists nothing else is its forget stage");
+    assert!(other["cost"]["setup"].is_null());
+    assert!(m["models"]["untimed"]["cost"]["forget"].is_null());
     assert!(other["activation_distance"].as_f64().unwrap() > 0.0);
     let agreement = other["agreement"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&agreement));
@@ -179,7 +186,9 @@ fn metrics_layout_gold_against_itself_and_one_report_row_per_model() {
     let row_names: Vec<&str> = rows.iter().map(|r| r.split('|').nth(1).unwrap().trim()).collect();
     assert_eq!(row_names, ["same", "other", "untimed", "original", "gold"], "{report}");
     assert!(main.contains("MIA@0.1 (gold "), "{report}");
-    assert!(main.contains("0.25x"), "{report}");
+    let cost_table = report.split("## Cost against gold's retrain").nth(1).expect("a cost section");
+    assert!(cost_table.lines().any(|l| l.starts_with("| other ") && l.contains("0.25x")), "{report}");
+    assert!(cost_table.lines().any(|l| l.starts_with("| gold ") && l.contains("1.00x")), "{report}");
     assert!(report.contains("Lowest Delta: same"), "{report}");
     assert!(report.contains("No `tmu.wall_seconds` in the model file of: untimed."), "{report}");
     assert!(report.contains("Acc D_f easy (n=4)") && report.contains("MIA@0.01 (gold "), "{report}");
@@ -277,7 +286,72 @@ fn examples_deserialize_and_every_field_is_documented() {
             ("forget", true),
             ("test", true),
             ("population", true),
-            ("predicted", false)
+            ("predicted", false),
+            ("costs", false),
+            ("forget_metrics", false)
         ]
     );
+}
+
+/// A metrics file with a `cost` object.
+fn cost_file(dir: &Path, name: &str, cost: Cost) -> PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    tmu_plugin::artifact::write_metrics(&path, &serde_json::json!({ "cost": cost.to_json() })).unwrap();
+    path
+}
+
+#[test]
+fn the_whole_cost_adds_set_up_and_per_request_stages_and_configs_come_with_the_forget_metrics() {
+    let s = setup();
+    let d = s.dir.path();
+    let mut inputs = eval_inputs(&s.paths, &[("other", "other"), ("untimed", "untimed")], &SETS);
+    let mut costs = IndexMap::new();
+    for (name, c) in [
+        ("twin", Cost { wall_seconds: 4.0, train_samples: 304, forward_samples: 0 }),
+        ("df", Cost { wall_seconds: 1.0, train_samples: 0, forward_samples: 50 }),
+    ] {
+        let path = cost_file(d, name, c);
+        costs.insert(
+            name.to_string(),
+            ArtifactRef { path, kind: ArtifactKind::Metrics, source: format!("{name}.metrics") },
+        );
+    }
+    inputs.insert("costs", Binding::Map(costs));
+    let settings = d.join("other-metrics.json");
+    tmu_plugin::artifact::write_metrics(&settings, &serde_json::json!({ "config": { "lr": 0.05 } })).unwrap();
+    let mut forget_metrics = IndexMap::new();
+    forget_metrics.insert(
+        "other".to_string(),
+        ArtifactRef { path: settings, kind: ArtifactKind::Metrics, source: "other.metrics".into() },
+    );
+    inputs.insert("forget_metrics", Binding::Map(forget_metrics));
+    let cfg = "method_costs = { other = { setup = [\"twin\"], request = [\"df\"] } }";
+    let run = run_stage(tmu_plugin(), "eval.unlearning", inputs.clone(), config(cfg)).unwrap();
+    let m = read_metrics(&run.output("metrics")).unwrap();
+    assert_eq!(m["models"]["other"]["config"], serde_json::json!({ "lr": 0.05 }));
+    assert!(m["models"]["untimed"].get("config").is_none());
+    let c = &m["models"]["other"]["cost"];
+    // Gold: 10 s, 608 samples; the forget stage: 2.5 s, 608; twin 4 s, 304; df 1 s, forward only.
+    assert_eq!((c["setup"]["wall_seconds"].as_f64(), c["setup"]["work_ratio"].as_f64()), (Some(4.0), Some(0.5)));
+    assert_eq!(
+        (c["per_request"]["wall_seconds"].as_f64(), c["per_request"]["forward_samples"].as_u64()),
+        (Some(3.5), Some(50))
+    );
+    assert_eq!((c["whole"]["wall_ratio"].as_f64(), c["whole"]["work_ratio"].as_f64()), (Some(0.75), Some(1.5)));
+    let report = std::fs::read_to_string(run.output("report")).unwrap();
+    assert!(report.contains("| other ") && report.contains("0.75x") && report.contains("1.50x"), "{report}");
+
+    // A listed stage that `costs` does not hold, and a method that is not a model, are named.
+    let e = run_stage(
+        tmu_plugin(),
+        "eval.unlearning",
+        inputs.clone(),
+        config("method_costs = { other = { setup = [\"early\"] } }"),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("`method_costs.other.setup` lists `early`"), "{}", e.message);
+    let e =
+        run_stage(tmu_plugin(), "eval.unlearning", inputs, config("method_costs = { tmu = { setup = [\"twin\"] } }"))
+            .unwrap_err();
+    assert!(e.message.contains("names `tmu`, which is not a key of input `models`"), "{}", e.message);
 }

@@ -34,6 +34,16 @@ fn every_stage_gives_identical_bytes_twice() {
         let bytes = |r: &tmu_test_support::StageRun| std::fs::read(r.output("features")).unwrap();
         assert_eq!(bytes(&a), bytes(&b), "{kind} {body}");
         assert_eq!(features(&a).rows(), 40);
+        // The cost: DF embeds the 40 queries and the 80 references; AF's 5 PGD steps take an
+        // input gradient each and the clean and adversarial logits are forward; CF is forward.
+        let m = tmu_plugin::artifact::read_metrics(&a.output("metrics")).unwrap();
+        let cost = tmu_nn::Cost::from_metrics(&m).expect("a cost");
+        let want = match kind {
+            "features.distance" => (0, 120),
+            "features.adversarial" => (5 * 40, 2 * 40),
+            _ => (0, 40),
+        };
+        assert_eq!((cost.train_samples, cost.forward_samples), want, "{kind}");
     }
 }
 

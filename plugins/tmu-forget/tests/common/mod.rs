@@ -30,16 +30,28 @@ pub struct Fixture {
 /// class 0, the rest is retained; the original model is an MLP trained on all of them (Adam,
 /// 30 epochs: 100% training accuracy).
 pub fn fixture(forget: usize) -> Fixture {
+    let arch = ArchConfig::Mlp(MlpConfig { hidden: vec![128, 64], ..MlpConfig::default() });
+    fixture_with(forget, arch, 30)
+}
+
+/// The same problem with a small CNN (conv, batch norm) of width 4 as the original model,
+/// trained for 10 epochs.
+pub fn conv_fixture(forget: usize) -> Fixture {
+    let arch =
+        tmu_nn::ArchOptions { width: Some(4), ..Default::default() }.resolve(tmu_nn::ArchName::SmallCnn).unwrap();
+    fixture_with(forget, arch, 10)
+}
+
+fn fixture_with(forget: usize, arch: ArchConfig, epochs: usize) -> Fixture {
     let all = blobs(BlobsSpec { n: 160, classes: 4, noise: 90, seed: 11, ..BlobsSpec::default() });
     let (f, r): (Vec<usize>, Vec<usize>) = {
         let class0: Vec<usize> = (0..all.len()).filter(|&i| all.labels[i] == 0).take(forget).collect();
         (class0.clone(), (0..all.len()).filter(|i| !class0.contains(i)).collect())
     };
     let dir = tempfile::tempdir().unwrap();
-    let arch = ArchConfig::Mlp(MlpConfig { hidden: vec![128, 64], ..MlpConfig::default() });
     let net = Network::new(NetworkSpec::for_dataset(arch, &all), &Device::Cpu, 5).unwrap();
     let cfg = TrainConfig {
-        epochs: 30,
+        epochs,
         batch_size: 32,
         optimizer: OptimizerConfig::Adam(AdamConfig { lr: 1e-3, ..AdamConfig::default() }),
         ..TrainConfig::default()
@@ -65,6 +77,23 @@ impl Fixture {
             .join(format!("labels-{}.safetensors", easy.iter().map(|e| u8::from(*e).to_string()).collect::<String>()));
         Labels::easy_hard(easy, self.forget_data.ids.clone()).unwrap().write(&path).unwrap();
         path
+    }
+
+    /// The inputs stage `kind` takes: `model` and `retain`, `forget` unless the method fine-tunes
+    /// on D_r only, and `labels` for `forget.tmu`.
+    pub fn inputs_for(&self, kind: &str, labels: &Path) -> Inputs {
+        let mut i = Inputs::default().with("model", &self.model, ArtifactKind::Model).with(
+            "retain",
+            &self.retain,
+            ArtifactKind::Dataset,
+        );
+        if !["forget.finetune", "forget.l1-sparse", "forget.ct"].contains(&kind) {
+            i = i.with("forget", &self.forget, ArtifactKind::Dataset);
+        }
+        if kind == "forget.tmu" {
+            i = i.with("labels", labels, ArtifactKind::Labels);
+        }
+        i
     }
 
     /// Inputs `model`, `retain`, `forget` (+ `labels` when given).

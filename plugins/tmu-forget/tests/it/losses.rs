@@ -6,7 +6,7 @@
 //! 1.5e-7, the bound asserted is 1e-6.
 
 use serde_json::Value;
-use tmu_forget::losses::{HardTreatment, KlReduction, bad_teacher_loss, neggrad_loss, tmu_loss};
+use tmu_forget::losses::{AscentBound, HardTreatment, KlReduction, bad_teacher_loss, neggrad_loss, tmu_loss};
 use tmu_nn::candle::{Device, Result, Tensor, Var};
 
 const TOLERANCE: f64 = 1e-6;
@@ -82,10 +82,13 @@ fn neggrad_matches_with_and_without_forget_rows() {
     let r = reference();
     let (labels, forget) = (vector_u32(&r["labels"]), vector_f32(&r["forget"]));
     for (name, alpha) in [("neggrad_1", 1.0), ("neggrad_0.7", 0.7)] {
-        check(name, |x| neggrad_loss(x, &labels, &forget, alpha));
+        check(name, |x| neggrad_loss(x, &labels, &forget, alpha, AscentBound::None));
     }
+    check("neggrad_bounded_1", |x| neggrad_loss(x, &labels, &forget, 1.0, AscentBound::LnC));
+    // Row 4 is a forget row with CE > ln 4: under the bound its gradient is exactly zero.
+    assert!(floats(&reference()["cases"]["neggrad_bounded_1"]["grad"])[16..20].iter().all(|g| *g == 0.0));
     let none = Tensor::zeros(6, tmu_nn::candle::DType::F32, &Device::Cpu).unwrap();
-    check("neggrad_no_forget", |x| neggrad_loss(x, &labels, &none, 1.0));
+    check("neggrad_no_forget", |x| neggrad_loss(x, &labels, &none, 1.0, AscentBound::None));
 }
 
 #[test]

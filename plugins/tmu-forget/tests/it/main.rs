@@ -4,6 +4,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod baseline_stages;
+mod baselines;
 mod describe;
 mod describe_snapshot;
 mod determinism;

@@ -5,7 +5,8 @@ Rust test reads. Everything is computed in float64 from inputs that are exact in
 
 - TMU, random-label: F.cross_entropy(logits, targets) where hard rows carry a wrong label.
 - TMU, bounded ascent: mean over rows of (1 - h) * CE(logits, y) + h * (-lam * clamp(CE, max=ln K)).
-- NegGrad: mean CE over retain rows - alpha * mean CE over forget rows.
+- NegGrad: mean CE over retain rows - alpha * mean CE over forget rows; bounded (the method
+  spec's form): mean CE over retain rows - alpha * mean over forget rows of min(CE, ln K).
 - Bad teacher: the authors' UnlearnerLoss (bad-teaching-unlearning/unlearn.py):
   F.kl_div(log_softmax(s / T), f * softmax(u / T) + (1 - f) * softmax(c / T)), reduction "mean"
   (their default) and "batchmean".
@@ -78,6 +79,15 @@ def neggrad(alpha):
     return f
 
 
+def neggrad_bounded(alpha):
+    def f(x):
+        ce = F.cross_entropy(x, labels, reduction="none")
+        r = 1 - forget
+        bounded = torch.clamp(ce, max=math.log(K))
+        return (ce * r).sum() / r.sum() - alpha * (bounded * forget).sum() / forget.sum()
+    return f
+
+
 def bad_teacher(t, reduction):
     def f(x):
         fm = forget.unsqueeze(1)
@@ -104,6 +114,8 @@ out = {
         "tmu_ascent_0.5": with_grad(tmu_ascent(0.5)),
         "neggrad_1": with_grad(neggrad(1.0)),
         "neggrad_0.7": with_grad(neggrad(0.7)),
+        # Row 4 (a forget row) has CE > ln 4: bounded, it adds no gradient.
+        "neggrad_bounded_1": with_grad(neggrad_bounded(1.0)),
         # A batch without forget rows: the ascent term is 0, the loss the plain mean CE.
         "neggrad_no_forget": with_grad(lambda x: F.cross_entropy(x, labels)),
         "bad_teacher_t1_mean": with_grad(bad_teacher(1.0, "mean")),

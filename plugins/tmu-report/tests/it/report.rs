@@ -290,3 +290,62 @@ fn features_join_puts_columns_side_by_side_by_sample_id() {
     let err = run_stage(tmu_report::tmu_plugin(), "features.join", inputs, config("")).unwrap_err();
     assert!(err.chain_line().contains("sample id 9 missing"), "{}", err.chain_line());
 }
+
+/// A sweep over seeds 7 (tuning) and 0, 1 (reported), forget classes 1 and 2, and two settings:
+/// `tmu` is best at setting `lo` on the tuning seed, `finetune` at `hi`; their Delta on reported
+/// points encodes (seed, class, setting), so the report shows which point each row came from.
+fn selection_inputs(dir: &Path) -> Inputs {
+    let mut map = indexmap::IndexMap::new();
+    for seed in [7u32, 0, 1] {
+        for class in [1u32, 2] {
+            for setting in ["lo", "hi"] {
+                let label = format!("seed={seed},forget_class={class},setting={setting}");
+                let at = if seed == 7 {
+                    let (tmu, finetune) = if setting == "lo" { (1.0, 9.0) } else { (5.0, 2.0) };
+                    (tmu, finetune)
+                } else {
+                    let code = f64::from(seed * 10 + class) + if setting == "lo" { 0.0 } else { 0.5 };
+                    (code, 100.0 + code)
+                };
+                let mut m = eval_metrics(&three_seeds(), 0);
+                m["models"]["tmu"] = record(at.0, 0.1);
+                m["models"]["tmu"]["config"] = json!({ "lr": if setting == "lo" { 0.01 } else { 0.05 }, "epochs": 10 });
+                m["models"]["finetune"] = record(at.1, 0.2);
+                let path = dir.join(format!("{label}.json"));
+                write_metrics(&path, &m).unwrap();
+                map.insert(label, one(path, ArtifactKind::Metrics, "eval.metrics"));
+            }
+        }
+    }
+    let mut inputs = Inputs::default();
+    inputs.insert("metrics", Binding::Map(map));
+    inputs
+}
+
+#[test]
+fn select_reports_each_method_at_the_setting_chosen_on_the_tuning_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = "select = { tune_values = [7] }";
+    let run = run_stage(tmu_report::tmu_plugin(), "report.sweep", selection_inputs(dir.path()), config(cfg)).unwrap();
+    let report = std::fs::read_to_string(run.output("report")).unwrap();
+    assert!(report.starts_with("# Sweep report\n\n4 points."), "{report}");
+    assert!(report.contains("## Settings, selected against gold on tuning points"), "{report}");
+    assert!(report.contains("chosen on the 4 tuning points (`seed` = 7)"), "{report}");
+    assert!(report.contains("| `tmu` | `lo` | lr = 0.01 |"), "{report}");
+    assert!(report.contains("| `finetune` | `hi` | - |"), "{report}");
+    // The long CSV holds the reported points only, each method at its setting: tmu's Delta is
+    // 10 x seed + class, finetune's 100.5 + that.
+    let csv = std::fs::read_to_string(run.output("table").join("sweep.csv")).unwrap();
+    let mut deltas: Vec<(String, String, String)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect::<Vec<_>>())
+        .filter(|c| c[c.len() - 2] == "delta" && (c[c.len() - 3] == "tmu" || c[c.len() - 3] == "finetune"))
+        .map(|c| (c[0..2].join(",").trim_matches('"').to_string(), c[c.len() - 3].clone(), c[c.len() - 1].clone()))
+        .collect();
+    deltas.sort();
+    assert_eq!(deltas.len(), 8, "{csv}");
+    assert!(deltas.contains(&("seed=0,forget_class=1".into(), "tmu".into(), "1".into())), "{deltas:?}");
+    assert!(deltas.contains(&("seed=1,forget_class=2".into(), "finetune".into(), "112.5".into())), "{deltas:?}");
+    assert!(!csv.contains("seed=7") && !csv.contains("setting="), "{csv}");
+}

@@ -61,6 +61,15 @@ fn trains_reports_and_reruns_identically() {
     let net = Network::load(&model, &Device::Cpu).unwrap();
     assert_eq!(net.spec().arch.name(), "small-cnn");
     assert_eq!(net.spec().classes, ["class0", "class1", "class2"]);
+    // The cost: 4 epochs of 96 samples through forward and backward, the eval set's 96 forward
+    // after each; the same in the metrics.
+    let (_, meta) = tmu_plugin::artifact::read_header(&model).unwrap();
+    let cost = tmu_nn::Cost::from_metadata(&meta).expect("the model records its cost");
+    assert_eq!((cost.train_samples, cost.forward_samples), (4 * 96, 4 * 96));
+    assert!(cost.wall_seconds > 0.0);
+    let m = tmu_plugin::artifact::read_metrics(&run.output("metrics")).unwrap();
+    assert_eq!(tmu_nn::Cost::from_metrics(&m), Some(cost));
+    assert_eq!((m["epochs"].as_u64(), m["steps"].as_u64()), (Some(4), Some(24)));
 
     let again = run_stage(tmu_plugin(), "train.classifier", inputs, config(SMALL)).unwrap();
     assert_eq!(weights(&model), weights(&again.output("model")));

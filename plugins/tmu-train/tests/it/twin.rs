@@ -105,6 +105,12 @@ fn reaches_the_target_fit_and_labels_by_the_original_model() {
     assert!(m["members_accuracy"].as_f64().unwrap() > 0.9);
     let (_, meta) = tmu_plugin::artifact::read_header(&r.output("model")).unwrap();
     assert!(meta[tmu_nn::META_WALL_SECONDS].parse::<f64>().unwrap() > 0.0);
+    // Every epoch trains on members + twin set (240) and checks the twin set (40) forward; M_o
+    // labels the twin set once and the members (200) are checked at the end.
+    let cost = tmu_nn::Cost::from_metadata(&meta).unwrap();
+    let epochs = m["epochs"].as_u64().unwrap();
+    assert_eq!((cost.train_samples, cost.forward_samples), (240 * epochs, 40 * (1 + epochs) + 200));
+    assert_eq!(tmu_nn::Cost::from_metrics(&m), Some(cost));
     assert_eq!(r.response.summary["reached_target"], true);
 }
 
