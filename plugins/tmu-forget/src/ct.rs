@@ -69,8 +69,8 @@ pub fn cosine_factor(epoch: usize, epochs: usize) -> f64 {
     (1.0 + (std::f64::consts::PI * epoch as f64 / epochs.max(1) as f64).cos()) / 2.0
 }
 
-/// Swaps the two spatial axes of every conv kernel (4-d weight) of `net`; returns how many
-/// kernels it changed. A kernel that is not square cannot be transposed in place: refused.
+/// Swaps the two spatial axes of every conv kernel (4-d weight) of `net` larger than 1x1;
+/// returns how many kernels it changed. A kernel that is not square cannot be transposed in place: refused.
 pub fn transpose_conv_kernels(net: &Network) -> Result<usize> {
     let mut done = 0;
     for (name, v) in weights(net) {
@@ -84,6 +84,11 @@ pub fn transpose_conv_kernels(net: &Network) -> Result<usize> {
             dims[2],
             dims[3]
         );
+        if dims[2] == 1 {
+            // A 1x1 kernel (a ResNet's projection shortcut) is its own transpose; candle also
+            // refuses to set a variable to a view of its own storage, which this would be.
+            continue;
+        }
         v.set(&v.as_tensor().transpose(2, 3)?.contiguous()?)?;
         done += 1;
     }
