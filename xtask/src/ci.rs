@@ -40,7 +40,11 @@ pub fn run_ci(skip_smoke: bool) -> Result<()> {
     // Debian's slurm packages, which .ci/run installs); elsewhere the step says it was skipped.
     if !skip_smoke {
         match crate::slurm_check::missing() {
-            None => total += timed("slurm (one-node cluster, quickstart)", || crate::slurm_check::run(&[]))?,
+            None => {
+                total += timed("slurm (one-node cluster: a cut-down sweep, scancel and rerun)", || {
+                    crate::slurm_check::run(&[])
+                })?
+            }
             Some(why) => eprintln!("xtask ci: slurm step skipped: {why}"),
         }
     }

@@ -1,7 +1,7 @@
-//! `cargo xtask slurm-check`: the quickstart through a real one-node Slurm cluster
+//! `cargo xtask slurm-check`: a cut-down quickstart sweep through a real one-node Slurm cluster
 //! (`scripts/slurm-one-node.sh`), against an in-process run of the same pipeline: the same
-//! numbers (wall times aside); then a detached submission with TMU's forget job cancelled (scancel), and
-//! a rerun that submits only the missing work and completes the run.
+//! numbers (wall times aside); then the quickstart submitted detached with TMU's forget job
+//! cancelled (scancel), and a rerun that submits only the missing work and completes the run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,6 +71,50 @@ fn numbers(metrics: &Path) -> Result<serde_json::Value> {
     Ok(strip(&serde_json::from_slice(&bytes)?))
 }
 
+/// `pipelines/quickstart-sweep.toml` with fewer points: its axes and the report's tuning seeds
+/// cut down, each cut checked so that a change of the file cannot make it a silent no-op.
+fn reduced_sweep() -> Result<String> {
+    let path = root().join("pipelines/quickstart-sweep.toml");
+    let mut text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    for (from, to) in [
+        ("seed = [100, 101, 0, 1, 2]", "seed = [100, 0]"),
+        ("forget_class = { values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],", "forget_class = { values = [3, 8],"),
+        ("fraction = { values = [0.1, 0.3, 0.5],", "fraction = { values = [0.3],"),
+        ("tune_values = [100, 101]", "tune_values = [100]"),
+    ] {
+        ensure!(text.contains(from), "{} no longer has `{from}`: update xtask/src/slurm_check.rs", path.display());
+        text = text.replace(from, to);
+    }
+    Ok(text)
+}
+
+/// The number in `N ran` of a run's last line.
+fn ran(out: &str) -> Result<usize> {
+    let last = out.lines().rev().find(|l| l.contains(" ran, ")).context("no `N ran, M cached` line")?;
+    last.split(" ran, ").next().and_then(|n| n.rsplit(' ').next()).and_then(|n| n.parse().ok()).context("a count")
+}
+
+/// Checks that every `metrics.json` under `a` has the same numbers (timings aside) as its
+/// counterpart under `b`; returns how many it compared.
+fn same_numbers(a: &Path, b: &Path) -> Result<usize> {
+    let mut n = 0;
+    let mut stack = vec![a.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|f| f == "metrics.json") {
+                let other = b.join(path.strip_prefix(a)?);
+                ensure!(numbers(&path)? == numbers(&other)?, "{} and {} differ", path.display(), other.display());
+                n += 1;
+            }
+        }
+    }
+    ensure!(n > 0, "no metrics.json under {}", a.display());
+    Ok(n)
+}
+
 /// How many stages of the run's summary table ended with `result`.
 fn count(table: &str, result: &str) -> usize {
     table.lines().filter(|l| l.split_whitespace().nth(1) == Some(result)).count()
@@ -112,20 +156,32 @@ pub fn run(_args: &[String]) -> Result<()> {
     let work = tempfile::tempdir()?;
     let cluster = Cluster::start(&work.path().join("slurm"))?;
     let conf = cluster.conf.clone();
-    let pipeline = root().join("pipelines/quickstart.toml");
-    let pipeline = pipeline.to_str().context("a UTF-8 path")?;
     let cwd = work.path();
 
-    let local = tmu(&tmu_bin, &conf, cwd, &["run", pipeline, "--runs-dir", "local", "-q"])?;
-    let slurm = tmu(&tmu_bin, &conf, cwd, &["run", pipeline, "--runs-dir", "slurm", "-q", "--executor", "slurm"])?;
-    let jobs = count(&slurm, "ran");
-    ensure!(jobs == count(&local, "ran") && jobs > 0, "the Slurm run ran {jobs} stages:\n{slurm}");
-    let eval = |runs: &str| cwd.join(runs).join("quickstart/eval/metrics.json");
-    ensure!(
-        numbers(&eval("local"))? == numbers(&eval("slurm"))?,
-        "the Slurm run's metrics differ from the in-process run's"
+    // The quickstart sweep, cut to 2 seeds (one tuning, one reported), 2 forget classes and one
+    // size with all 4 settings (16 points), in-process and through Slurm: the same numbers.
+    let sweep = cwd.join("sweep.toml");
+    std::fs::write(&sweep, reduced_sweep()?)?;
+    let sweep = sweep.to_str().context("a UTF-8 path")?;
+    let timed = |args: &[&str]| -> Result<(String, f64)> {
+        let start = std::time::Instant::now();
+        let out = tmu(&tmu_bin, &conf, cwd, args)?;
+        Ok((out, start.elapsed().as_secs_f64()))
+    };
+    let (local, local_s) = timed(&["run", sweep, "--runs-dir", "local", "-q", "-j", "2"])?;
+    let (slurm, slurm_s) = timed(&["run", sweep, "--runs-dir", "slurm", "-q", "--executor", "slurm"])?;
+    let jobs = ran(&slurm)?;
+    ensure!(jobs == ran(&local)? && jobs > 0, "the Slurm run ran {jobs} stages:\n{slurm}");
+    let compared = same_numbers(&cwd.join("local/quickstart-sweep"), &cwd.join("slurm/quickstart-sweep"))?;
+    eprintln!(
+        "xtask slurm-check: {jobs} Slurm jobs ({slurm_s:.0} s) gave the in-process run's numbers ({local_s:.0} s, -j 2): \
+         {compared} metrics files compared"
     );
-    eprintln!("xtask slurm-check: {jobs} Slurm jobs gave the in-process run's metrics");
+
+    let pipeline = root().join("pipelines/quickstart.toml");
+    let pipeline = pipeline.to_str().context("a UTF-8 path")?;
+    let eval = |runs: &str| cwd.join(runs).join("quickstart/eval/metrics.json");
+    tmu(&tmu_bin, &conf, cwd, &["run", pipeline, "--runs-dir", "local", "-q"])?;
 
     // A detached submission with one job cancelled: the stages after it do not run; a rerun
     // submits only what is missing.

@@ -517,6 +517,10 @@ fn instance_outcome(
                 done[j] = runs.lookup_verified(&key, true, &mut |c| corrupt(c));
             }
             if let Some(record) = done[i].take() {
+                // Another instance with the same key (work a sweep shares) finished first: this
+                // instance's folder still gets its view, as a cached stage's does in-process.
+                let env = Env { pipeline: &plan.name, runs, events: &tx, cancel };
+                super::attempt::publish(&env, name, &record, crate::record::Status::Cached)?;
                 return Ok(JobOutcome::Done { record: Box::new(record), cached: true });
             }
             let plugin = prepared.plugins[i];

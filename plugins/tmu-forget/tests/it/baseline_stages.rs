@@ -199,7 +199,8 @@ fn every_stage_runs_on_a_conv_net_with_batch_norm_and_the_conv_methods_touch_its
 
 #[test]
 fn ct_transposes_a_resnets_3x3_kernels_and_leaves_its_1x1_shortcuts() {
-    let arch = tmu_nn::ArchOptions { width: Some(2), ..Default::default() }.resolve(tmu_nn::ArchName::Resnet18).unwrap();
+    let arch =
+        tmu_nn::ArchOptions { width: Some(2), ..Default::default() }.resolve(tmu_nn::ArchName::Resnet18).unwrap();
     let spec = tmu_nn::NetworkSpec {
         arch,
         classes: (0..3).map(|c| c.to_string()).collect(),
@@ -213,7 +214,8 @@ fn ct_transposes_a_resnets_3x3_kernels_and_leaves_its_1x1_shortcuts() {
         .map(|(n, v)| (n, v.dims().to_vec(), v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap()))
         .collect();
     let changed = tmu_forget::ct::transpose_conv_kernels(&net).unwrap();
-    let kernels = |k: usize| before.iter().filter(|(n, d, _)| d.len() == 4 && d[2] == k && n.ends_with("weight")).count();
+    let kernels =
+        |k: usize| before.iter().filter(|(n, d, _)| d.len() == 4 && d[2] == k && n.ends_with("weight")).count();
     // ResNet-18: the stem and 16 block convolutions are 3x3, the 3 projection shortcuts 1x1.
     assert_eq!((kernels(3), kernels(1)), (17, 3));
     assert_eq!(changed, 17);
