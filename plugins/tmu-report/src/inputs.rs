@@ -56,24 +56,20 @@ pub fn read_points(inputs: &Inputs) -> anyhow::Result<Vec<PointResults>> {
     let (forget_f, forget_l) = (optional("forget_features")?, optional("forget_labels")?);
     let mut points = Vec::with_capacity(metrics.len());
     for (label, artifact) in metrics {
+        let axes = parse_label(label);
+        let key = |map: &IndexMap<String, std::path::PathBuf>| for_point(map, label, &axes);
+        let get = |map: &IndexMap<String, std::path::PathBuf>| key(map).and_then(|k| map.get(&k).cloned());
         let eval = read_metrics(&artifact.path)
             .with_context(|| format!("reading `metrics` of point {label} ({})", artifact.path.display()))?;
-        let predictor = match predictor.get(label) {
+        let predictor = match get(&predictor) {
             Some(p) => Some(
-                read_metrics(p).with_context(|| format!("reading `predictor` of point {label} ({})", p.display()))?,
+                read_metrics(&p).with_context(|| format!("reading `predictor` of point {label} ({})", p.display()))?,
             ),
             None => None,
         };
-        let twin = labelled(label, "twin", twin_f.get(label), twin_l.get(label))?;
-        let forget = labelled(label, "forget", forget_f.get(label), forget_l.get(label))?;
-        points.push(PointResults {
-            label: label.to_string(),
-            axes: parse_label(label),
-            eval: Some(eval),
-            predictor,
-            twin,
-            forget,
-        });
+        let twin = labelled(label, "twin", get(&twin_f).as_ref(), get(&twin_l).as_ref())?;
+        let forget = labelled(label, "forget", get(&forget_f).as_ref(), get(&forget_l).as_ref())?;
+        points.push(PointResults { label: label.to_string(), axes, eval: Some(eval), predictor, twin, forget });
     }
     Ok(points)
 }
@@ -97,4 +93,19 @@ fn labelled(
         values: features.values.clone(),
         easy: easy.iter().map(|&e| e == 1).collect(),
     }))
+}
+
+/// The key of `map` that holds point `label`'s value: the label itself, or else the most specific
+/// key whose every `axis=value` is one of the point's. A stage that depends on fewer axes than
+/// the evaluation (the predictor does not depend on a `setting` axis that only the forget
+/// stages read) is gathered under its own, shorter label.
+fn for_point(map: &IndexMap<String, std::path::PathBuf>, label: &str, axes: &[(String, String)]) -> Option<String> {
+    if map.contains_key(label) {
+        return Some(label.to_string());
+    }
+    map.keys()
+        .map(|k| (k, parse_label(k)))
+        .filter(|(_, pairs)| pairs.iter().all(|p| axes.contains(p)))
+        .max_by_key(|(_, pairs)| pairs.len())
+        .map(|(k, _)| k.clone())
 }

@@ -349,3 +349,26 @@ fn select_reports_each_method_at_the_setting_chosen_on_the_tuning_points() {
     assert!(deltas.contains(&("seed=1,forget_class=2".into(), "finetune".into(), "112.5".into())), "{deltas:?}");
     assert!(!csv.contains("seed=7") && !csv.contains("setting="), "{csv}");
 }
+
+#[test]
+fn a_predictor_gathered_without_the_setting_axis_still_reaches_each_point() {
+    // The predictor does not depend on the `setting` axis, so its outputs are gathered under
+    // labels without it; every evaluated point must still find its own.
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = selection_inputs(dir.path());
+    let mut map = indexmap::IndexMap::new();
+    for (p, seed) in [7u32, 0, 1].into_iter().enumerate() {
+        for class in [1u32, 2] {
+            let label = format!("seed={seed},forget_class={class}");
+            let path = dir.path().join(format!("{label}.predictor.json"));
+            write_metrics(&path, &predictor_metrics(p)).unwrap();
+            map.insert(label, one(path, ArtifactKind::Metrics, "predict.metrics"));
+        }
+    }
+    inputs.insert("predictor", Binding::Map(map));
+    let run =
+        run_stage(tmu_report::tmu_plugin(), "report.sweep", inputs, config("select = { tune_values = [7] }")).unwrap();
+    let report = std::fs::read_to_string(run.output("report")).unwrap();
+    // The 4 reported points (seeds 0 and 1): AUC 0.82 for seed 0, 0.84 for seed 1.
+    assert!(report.contains("| `truth.auc` | 4 | 0.8300 ± 0.0115 |"), "{report}");
+}
