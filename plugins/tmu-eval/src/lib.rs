@@ -3,6 +3,8 @@
 //! - `eval.unlearning` ([`EvalUnlearning`]): every unlearned model (a named map), the original
 //!   and the gold model on D_r, D_f, the test set and non-members; writes `metrics.json` and
 //!   `report.md`.
+//! - `membership.signals` ([`MembershipSignals`]): one shadow of a membership-inference
+//!   ensemble; per model the per-candidate statistics that `report.membership` attacks with.
 //! - `labels.correct` ([`LabelsCorrect`]): 1 where a model classifies a sample correctly; with
 //!   the gold model on D_f, the true generalization labels (1 = easy).
 //!
@@ -56,8 +58,10 @@
 mod correct;
 mod eval;
 pub mod measures;
+mod signals;
 
 pub use correct::{CorrectConfig, LabelsCorrect};
 pub use eval::{EvalConfig, EvalUnlearning, MethodCosts, MiaPopulation, SCHEMA};
+pub use signals::{MembershipSignals, SIGNALS_SCHEMA, SignalsConfig};
 
-tmu_plugin::export_plugin!(EvalUnlearning, LabelsCorrect);
+tmu_plugin::export_plugin!(EvalUnlearning, LabelsCorrect, MembershipSignals);
