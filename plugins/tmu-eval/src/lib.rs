@@ -10,7 +10,8 @@
 //!
 //! Measures ([`measures`]), all in f64: accuracy; Delta = |Acc(M, D_f) - Acc(M_g, D_f)| in
 //! percentage points; activation distance = mean over D_f of ||softmax M(x) - softmax M_g(x)||_2;
-//! the loss-threshold membership attack (Ye et al., CCS 2022) at levels alpha, its threshold the
+//! the loss-threshold membership attack (Ye et al., CCS 2022; a population attack: one threshold
+//! for every sample, see `report.membership` for the per-example ones) at levels alpha, its threshold the
 //! alpha-quantile (NumPy's linear interpolation, `tmu_stats::quantile`) of the model's cross-entropy on
 //! non-members and its success the fraction of D_f at or below it; agreement = fraction of D_f
 //! where M is right exactly where M_g is; cost = the model file's recorded cost (`tmu_nn::Cost`:
