@@ -22,6 +22,8 @@ pub use attacks::{AttackSummary, ModelResult, Settings};
 pub use ensemble::{Ensemble, ModelMatrix, read_ensemble};
 pub use markdown::FULL_ENSEMBLE;
 
+use plotters::style::RGBColor;
+
 use crate::plots::{PALETTE, RocCurve, RocFigure, save};
 
 /// RMIA's settings.
@@ -240,6 +242,26 @@ fn write_csv(path: &Path, results: &IndexMap<String, ModelResult>) -> anyhow::Re
     write_atomic(path, s.as_bytes()).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Six colours after matplotlib's ten, so that the usual 14 models (gold, the original, TMU and
+/// eleven baselines) never share one.
+const MORE: [RGBColor; 6] = [
+    RGBColor(0, 0, 128),
+    RGBColor(128, 128, 0),
+    RGBColor(0, 128, 128),
+    RGBColor(128, 0, 0),
+    RGBColor(255, 20, 147),
+    RGBColor(85, 107, 47),
+];
+
+/// Gold is black; the model at position `i` (gold first) takes the `i - 1`-th colour.
+fn color(name: &str, i: usize) -> RGBColor {
+    if name == "gold" {
+        return RGBColor(0, 0, 0);
+    }
+    let k = i.saturating_sub(1) % (PALETTE.len() + MORE.len());
+    if k < PALETTE.len() { PALETTE[k] } else { MORE[k - PALETTE.len()] }
+}
+
 /// File-name-safe form of a model name.
 fn stem(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
@@ -273,7 +295,7 @@ fn plots(
         label: format!("{name}{what} (AUC {})", a.auc.map_or("–".into(), |x| format!("{x:.3}"))),
         fpr: a.roc.fpr.clone(),
         tpr: a.roc.tpr.clone(),
-        color: if name == "gold" { plotters::style::RGBColor(0, 0, 0) } else { PALETTE[i % PALETTE.len()] },
+        color: color(name, i),
         reference: name == "gold",
     };
     for (attack, title, pick) in [
@@ -293,9 +315,9 @@ fn plots(
         }
         if let Some(a) = &r.rmia {
             let mut c = curve(name, a, i, " RMIA");
-            let plotters::style::RGBColor(r, g, b) = c.color;
+            let RGBColor(r, g, b) = c.color;
             let lighter = |v: u8| ((u16::from(v) + 2 * 255) / 3) as u8;
-            c.color = plotters::style::RGBColor(lighter(r) / 2 + r / 2, lighter(g) / 2 + g / 2, lighter(b) / 2 + b / 2);
+            c.color = RGBColor(lighter(r) / 2 + r / 2, lighter(g) / 2 + g / 2, lighter(b) / 2 + b / 2);
             curves.push(c);
         }
         if let Some(a) = &gold.ulira {
