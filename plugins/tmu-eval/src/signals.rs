@@ -127,22 +127,49 @@ struct Run {
     population: Predictions,
 }
 
-fn run_model(label: &str, path: &Path, sets: &Sets, device: &Device, batch: usize) -> anyhow::Result<Run> {
+/// The sets in the order [`run_model`] reads them, uploaded once for every model.
+fn upload(sets: &Sets, device: &Device) -> anyhow::Result<Vec<(&'static str, DeviceData)>> {
+    let parts = [
+        ("candidates", &sets.candidates),
+        ("forget", &sets.forget),
+        ("retain", &sets.retain),
+        ("test", &sets.test),
+        ("population", &sets.population),
+    ];
+    parts
+        .into_iter()
+        .map(|(name, d)| {
+            let data = DeviceData::new(d, device).map_err(|e| e.into_anyhow());
+            Ok((name, data.with_context(|| format!("uploading `{name}` to the device"))?))
+        })
+        .collect()
+}
+
+fn run_model(
+    label: &str,
+    path: &Path,
+    sets: &Sets,
+    data: &[(&'static str, DeviceData)],
+    device: &Device,
+    batch: usize,
+) -> anyhow::Result<Run> {
     let context = || format!("model `{label}` ({})", path.display());
     let net = Network::load(path, device).map_err(|e| e.into_anyhow()).with_context(context)?;
-    let go = |d: &Dataset, name: &str| -> anyhow::Result<Predictions> {
-        net.spec().check_data(d).map_err(|e| e.into_anyhow()).with_context(|| format!("{} on `{name}`", context()))?;
-        let data = DeviceData::new(d, device).map_err(|e| e.into_anyhow())?;
-        predict(&net, &data, batch, false)
+    for d in [&sets.candidates, &sets.forget, &sets.retain, &sets.test, &sets.population] {
+        net.spec().check_data(d).map_err(|e| e.into_anyhow()).with_context(context)?;
+    }
+    let mut out = data.iter().map(|(name, d)| {
+        predict(&net, d, batch, false)
             .map_err(|e| e.into_anyhow())
             .with_context(|| format!("{} on `{name}`", context()))
-    };
+    });
+    let mut next = || out.next().expect("five sets");
     Ok(Run {
-        candidates: go(&sets.candidates, "candidates")?,
-        forget: go(&sets.forget, "forget")?,
-        retain_acc: go(&sets.retain, "retain")?.accuracy(),
-        test_acc: go(&sets.test, "test")?.accuracy(),
-        population: go(&sets.population, "population")?,
+        candidates: next()?,
+        forget: next()?,
+        retain_acc: next()?.accuracy(),
+        test_acc: next()?.accuracy(),
+        population: next()?,
     })
 }
 
@@ -221,6 +248,7 @@ impl Stage for MembershipSignals {
         };
         let member = membership(&sets.candidates, &sets.forget, &members)?;
         let device = ctx.candle_device()?;
+        let data = upload(&sets, &device)?;
         let mut paths: Vec<(String, &Path)> = vec![("gold".into(), inputs.path("gold")?)];
         if let Some(p) = inputs.optional_path("original")? {
             paths.push(("original".into(), p));
@@ -230,7 +258,7 @@ impl Stage for MembershipSignals {
         for (i, (name, path)) in paths.iter().enumerate() {
             ctx.check_cancelled()?;
             ctx.progress(i as u64, paths.len() as u64, format!("running {name}"));
-            runs.push((name.clone(), run_model(name, path, &sets, &device, config.batch_size)?));
+            runs.push((name.clone(), run_model(name, path, &sets, &data, &device, config.batch_size)?));
         }
         let gold = &runs[0].1;
         let out: IndexMap<&str, ModelSignals> =

@@ -60,10 +60,33 @@ fn number(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
-/// Reads input `signals` (a map: shadow label -> metrics file).
+/// A label's sort key: runs of digits compare as numbers (`shadow=2` before `shadow=10`).
+fn natural_key(label: &str) -> Vec<(String, u128)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut chars = label.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            let mut digits = c.to_string();
+            while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                digits.push(d);
+            }
+            key.push((std::mem::take(&mut text), digits.parse().unwrap_or(u128::MAX)));
+        } else {
+            text.push(c);
+        }
+    }
+    key.push((text, 0));
+    key
+}
+
+/// Reads input `signals` (a map: shadow label -> metrics file), the shadows in the natural order
+/// of their labels whatever the map's order, so the report does not depend on it (RMIA's
+/// reference models are the first ones by this order).
 pub fn read_ensemble(inputs: &Inputs) -> anyhow::Result<Ensemble> {
-    let map = inputs.map("signals")?;
+    let mut map = inputs.map("signals")?;
     anyhow::ensure!(!map.is_empty(), "input `signals` holds no shadow");
+    map.sort_by_cached_key(|(label, _)| natural_key(label));
     let mut e = Ensemble {
         shadows: Vec::new(),
         candidates: Vec::new(),

@@ -42,8 +42,14 @@ fn signals(s: usize, candidates: &[u64]) -> serde_json::Value {
 }
 
 fn inputs(dir: &Path, files: &[serde_json::Value]) -> Inputs {
+    inputs_in_order(dir, files, &(0..files.len()).collect::<Vec<_>>())
+}
+
+/// The map with its entries inserted in `order` (shadow `s` keeps its label `shadow=s`).
+fn inputs_in_order(dir: &Path, files: &[serde_json::Value], order: &[usize]) -> Inputs {
     let mut map = IndexMap::new();
-    for (s, v) in files.iter().enumerate() {
+    for &s in order {
+        let v = &files[s];
         let path: PathBuf = dir.join(format!("s{s}.json"));
         write_metrics(&path, v).unwrap();
         let source = format!("shadow={s}/signals.metrics");
@@ -86,6 +92,19 @@ fn a_leaky_model_is_found_and_gold_stays_near_chance() {
     ] {
         assert!(table.join(f).is_file(), "{f} missing");
     }
+}
+
+#[test]
+fn the_result_does_not_depend_on_the_order_of_the_map() {
+    let ids: Vec<u64> = (0..6).collect();
+    let files: Vec<_> = (0..12).map(|s| signals(s, &ids)).collect();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let forward = run_stage(tmu_plugin(), "report.membership", inputs(a.path(), &files), config("")).unwrap();
+    let shuffled: Vec<usize> = vec![7, 2, 11, 0, 5, 9, 1, 10, 3, 8, 4, 6];
+    let other =
+        run_stage(tmu_plugin(), "report.membership", inputs_in_order(b.path(), &files, &shuffled), config("")).unwrap();
+    let read = |r: &tmu_test_support::StageRun| read_metrics(&r.output("metrics")).unwrap();
+    assert_eq!(read(&forward), read(&other));
 }
 
 #[test]
