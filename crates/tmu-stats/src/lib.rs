@@ -2,7 +2,11 @@
 //!
 //! - quantiles bit for bit as NumPy's default linear interpolation ([`quantile()`],
 //!   [`quantile_sorted`]);
-//! - ROC AUC with ties as scikit-learn's `roc_auc_score` ([`auc()`]);
+//! - ROC AUC with ties as scikit-learn's `roc_auc_score` ([`auc()`]), the ROC curve as its
+//!   `roc_curve` ([`roc_curve`]), the TPR at a fixed FPR (linear interpolation) and the best
+//!   balanced accuracy ([`Roc`]);
+//! - per-example membership inference over an ensemble of models, leave-one-model-out: U-LiRA
+//!   ([`ulira`]) and the offline RMIA ([`rmia`]); ToW and ToW-MIA ([`tow`], [`tow_mia`]);
 //! - the mean and the *sample* standard deviation, n - 1 in the denominator ([`mean`],
 //!   [`sample_std`]);
 //! - paired comparisons ([`compare`] into [`Paired`]) and their tests, as SciPy computes them:
@@ -20,9 +24,11 @@
 mod auc;
 mod cluster;
 mod error;
+mod membership;
 mod paired;
 mod quantile;
 mod rank;
+mod roc;
 mod sign;
 mod summary;
 mod tails;
@@ -35,8 +41,10 @@ pub use cluster::{
     cluster_bootstrap_with_draws, cluster_ids, cluster_means, compare_clustered,
 };
 pub use error::StatsError;
+pub use membership::{RmiaSettings, Scored, normal_logpdf, rmia, tow, tow_mia, ulira};
 pub use paired::{Paired, compare};
 pub use quantile::{quantile, quantile_sorted};
+pub use roc::{Roc, roc_curve};
 pub use sign::sign_test;
 pub use summary::{mean, sample_std};
 pub use tails::{normal_two_sided, t_two_sided};

@@ -13,6 +13,7 @@ mod output;
 mod paths;
 pub mod readers;
 mod rng;
+pub mod shadow;
 mod split;
 mod stats;
 pub mod synthetic;
@@ -22,7 +23,8 @@ pub use cifar::{Cifar10, Cifar100};
 pub use digits::Digits;
 pub use forget::SplitForget;
 pub use image_folder::ImageFolder;
+pub use shadow::SplitShadow;
 pub use synthetic::Synthetic;
 pub use vggface2::VggFace2;
 
-tmu_plugin::export_plugin!(Digits, Synthetic, Cifar10, Cifar100, VggFace2, ImageFolder, SplitForget);
+tmu_plugin::export_plugin!(Digits, Synthetic, Cifar10, Cifar100, VggFace2, ImageFolder, SplitForget, SplitShadow);

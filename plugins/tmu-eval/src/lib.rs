@@ -3,12 +3,15 @@
 //! - `eval.unlearning` ([`EvalUnlearning`]): every unlearned model (a named map), the original
 //!   and the gold model on D_r, D_f, the test set and non-members; writes `metrics.json` and
 //!   `report.md`.
+//! - `membership.signals` ([`MembershipSignals`]): one shadow of a membership-inference
+//!   ensemble; per model the per-candidate statistics that `report.membership` attacks with.
 //! - `labels.correct` ([`LabelsCorrect`]): 1 where a model classifies a sample correctly; with
 //!   the gold model on D_f, the true generalization labels (1 = easy).
 //!
 //! Measures ([`measures`]), all in f64: accuracy; Delta = |Acc(M, D_f) - Acc(M_g, D_f)| in
 //! percentage points; activation distance = mean over D_f of ||softmax M(x) - softmax M_g(x)||_2;
-//! the loss-threshold membership attack (Ye et al., CCS 2022) at levels alpha, its threshold the
+//! the loss-threshold membership attack (Ye et al., CCS 2022; a population attack: one threshold
+//! for every sample, see `report.membership` for the per-example ones) at levels alpha, its threshold the
 //! alpha-quantile (NumPy's linear interpolation, `tmu_stats::quantile`) of the model's cross-entropy on
 //! non-members and its success the fraction of D_f at or below it; agreement = fraction of D_f
 //! where M is right exactly where M_g is; cost = the model file's recorded cost (`tmu_nn::Cost`:
@@ -56,8 +59,10 @@
 mod correct;
 mod eval;
 pub mod measures;
+mod signals;
 
 pub use correct::{CorrectConfig, LabelsCorrect};
 pub use eval::{EvalConfig, EvalUnlearning, MethodCosts, MiaPopulation, SCHEMA};
+pub use signals::{MembershipSignals, SIGNALS_SCHEMA, SignalsConfig};
 
-tmu_plugin::export_plugin!(EvalUnlearning, LabelsCorrect);
+tmu_plugin::export_plugin!(EvalUnlearning, LabelsCorrect, MembershipSignals);

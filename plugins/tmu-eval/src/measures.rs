@@ -27,6 +27,38 @@ pub fn activation_distance(a: &[f32], b: &[f32], k: usize) -> f64 {
     total / n as f64
 }
 
+/// Mean over rows of the Jensen-Shannon divergence (natural log) of `softmax(a_i)` and
+/// `softmax(b_i)`: `(KL(p || m) + KL(q || m)) / 2` with `m = (p + q) / 2`, terms with a zero
+/// probability counting 0; in `[0, ln 2]`. `a`, `b` row-major `[N, k]`, N >= 1.
+pub fn js_divergence(a: &[f32], b: &[f32], k: usize) -> f64 {
+    assert_eq!(a.len(), b.len(), "logits of the same samples");
+    let n = a.len() / k;
+    let kl = |p: &[f64], m: &[f64]| -> f64 {
+        p.iter().zip(m).filter(|(x, _)| **x > 0.0).map(|(x, y)| x * (x / y).ln()).sum()
+    };
+    let total: f64 = a
+        .chunks_exact(k)
+        .zip(b.chunks_exact(k))
+        .map(|(ra, rb)| {
+            let (p, q) = (softmax_f64(ra), softmax_f64(rb));
+            let m: Vec<f64> = p.iter().zip(&q).map(|(x, y)| (x + y) / 2.0).collect();
+            ((kl(&p, &m) + kl(&q, &m)) / 2.0).max(0.0)
+        })
+        .sum();
+    total / n as f64
+}
+
+/// The logit-scaled confidence of class `label` (LiRA's statistic): `log(p / (1 - p))` with `p`
+/// the softmax probability of `label`, computed without forming `p` as
+/// `z_label - logsumexp(z_j, j != label)`, so it stays finite where `p` rounds to 1 in f64.
+/// At least two classes.
+pub fn scaled_confidence(logits: &[f32], label: usize) -> f64 {
+    let others = logits.iter().enumerate().filter(|(j, _)| *j != label).map(|(_, &z)| f64::from(z));
+    let max = others.clone().fold(f64::NEG_INFINITY, f64::max);
+    let lse = max + others.map(|z| (z - max).exp()).sum::<f64>().ln();
+    f64::from(logits[label]) - lse
+}
+
 /// Fraction of samples on which two models are both right or both wrong.
 pub fn agreement(a_correct: &[bool], b_correct: &[bool]) -> f64 {
     assert_eq!(a_correct.len(), b_correct.len(), "the same samples");

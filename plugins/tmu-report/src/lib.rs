@@ -15,6 +15,11 @@
 //!   feature's AUC) and `features_scatter` (twin against real features, easy and hard). With
 //!   `select`, each method's setting is chosen against gold on tuning points and reported on the
 //!   others ([`select`]); the cost of every method against gold's retrain gets its own table.
+//! - `report.membership` ([`ReportMembership`]): gathers every shadow's `membership.signals`
+//!   of an ensemble sweep; per model the per-example attacks U-LiRA and offline RMIA
+//!   (leave-one-model-out; AUC, balanced accuracy, TPR at fixed FPRs), gold's line as chance,
+//!   JS divergence, activation distance, ToW, ToW-MIA and the population loss attack; ROC
+//!   curves on log-log axes (`table/roc_*.png|svg`).
 //! - `features.join` ([`FeaturesJoin`]): feature artifacts of the same samples into one.
 //!
 //! The statistics come from tmu-stats (checked against SciPy, NumPy and scikit-learn there). Plot
@@ -27,6 +32,7 @@ mod join_stage;
 pub mod labels;
 pub mod long;
 mod markdown;
+pub mod membership;
 mod paired;
 pub mod plots;
 mod report_stage;
@@ -34,7 +40,8 @@ pub mod select;
 
 pub use inputs::{LabelledFeatures, PointResults, read_points};
 pub use join_stage::{FeaturesJoin, FeaturesJoinConfig};
+pub use membership::{MembershipConfig, ReportMembership, RmiaConfig};
 pub use paired::PairedUnit;
 pub use report_stage::{ReportSweep, ReportSweepConfig};
 
-tmu_plugin::export_plugin!(ReportSweep, FeaturesJoin);
+tmu_plugin::export_plugin!(ReportSweep, FeaturesJoin, ReportMembership);

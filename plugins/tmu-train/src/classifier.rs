@@ -72,6 +72,13 @@ pub struct ClassifierConfig {
     #[serde(default = "default_eval_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub eval_batch_size: usize,
+    /// A model's number in an ensemble of otherwise identical stages (shadow models of a
+    /// membership-inference attack): mixed into the initialisation and batch-order seeds
+    /// (streams `init/<n>`, `train/<n>`), so the models differ in more than their data. Left
+    /// out, the streams are `init` and `train`.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub replicate: Option<u32>,
 }
 
 fn default_epochs() -> usize {
@@ -94,6 +101,14 @@ fn default_eval_batch_size() -> usize {
 }
 
 impl ClassifierConfig {
+    /// The seed stream `name`, with the ensemble number when `replicate` is set.
+    fn stream(&self, name: &str) -> String {
+        match self.replicate {
+            Some(n) => format!("{name}/{n}"),
+            None => name.to_string(),
+        }
+    }
+
     /// The engine's training settings.
     pub fn train_config(&self) -> TrainConfig {
         TrainConfig {
@@ -200,7 +215,7 @@ impl Stage for TrainClassifier {
         };
         let device = ctx.candle_device()?;
         let spec = NetworkSpec::for_dataset(arch, &data);
-        let net = Network::new(spec, &device, ctx.seed_for("init"))
+        let net = Network::new(spec, &device, ctx.seed_for(&config.stream("init")))
             .map_err(NnError::into_anyhow)
             .with_context(|| format!("building {} for {}", config.arch.as_str(), data_path.display()))?;
         let train_data = DeviceData::new(&data, &device).map_err(NnError::into_anyhow)?;
@@ -215,7 +230,7 @@ impl Stage for TrainClassifier {
         ));
         let work_dir = ctx.work_dir().to_path_buf();
         let options = TrainOptions {
-            seed: ctx.seed_for("train"),
+            seed: ctx.seed_for(&config.stream("train")),
             checkpoint_dir: Some(&work_dir),
             checkpoint_interval: std::time::Duration::from_secs_f64(config.checkpoint_interval),
             ..Default::default()

@@ -3,5 +3,6 @@
 
 mod auc;
 mod cluster;
+mod membership;
 mod paired;
 mod quantile;

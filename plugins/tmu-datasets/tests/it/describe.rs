@@ -29,6 +29,7 @@ fn every_field_is_documented_and_closed() {
             "dataset.vggface2",
             "dataset.image-folder",
             "split.forget",
+            "split.shadow",
         ],
     );
     for s in &d.stages {

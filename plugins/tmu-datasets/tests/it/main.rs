@@ -11,5 +11,6 @@ mod describe_snapshot;
 mod digits;
 mod image_folder;
 mod split_forget;
+mod split_shadow;
 mod synthetic;
 mod vggface2;

@@ -171,7 +171,8 @@ pub fn render(m: &EvalMetrics) -> String {
         "\nAccuracies, MIA success and agreement in %. Delta = |Acc(M, D_f) - Acc(gold, D_f)| in percentage \
          points. act. dist. = mean over D_f of ||softmax(M(x)) - softmax(gold(x))||_2. MIA@a = share of D_f \
          flagged as members by a loss threshold at the a-quantile of the model's losses on non-members (gold's \
-         rate in the header). agreement = share of D_f where the model is right exactly where gold is.\n\n",
+         rate in the header): a population attack, one threshold for every sample, which overstates privacy next \
+         to per-example attacks (U-LiRA, RMIA: report.membership). agreement = share of D_f where the model is right exactly where gold is.\n\n",
     );
     for n in notes(m) {
         out.push_str(&format!("- {n}\n"));

@@ -24,7 +24,7 @@ impl Stage for EvalUnlearning {
     fn signature() -> Signature {
         Signature::new(
             "compares unlearned models with the gold model (retrained on D_r): accuracy on D_r, D_f and test, \
-             Delta on D_f, activation distance, loss-threshold membership inference, agreement, cost",
+             Delta on D_f, activation distance, loss-threshold membership inference (a population attack), agreement, cost",
         )
         .map_input(
             "models",

@@ -3,4 +3,5 @@
 
 mod describe_snapshot;
 mod measures;
+mod signals;
 mod stages;

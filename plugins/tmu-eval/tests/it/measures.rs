@@ -2,10 +2,13 @@
 //! tests/reference/metrics_reference.py: softmax with PyTorch in float64, per-sample
 //! cross-entropy exactly with mpmath (50 digits), the attack's threshold (`np.quantile`, linear)
 //! and rate, activation distance, Delta, agreement and subset accuracies with NumPy. (The
-//! quantiles themselves are checked bit for bit in tmu-stats.)
+//! quantiles themselves are checked bit for bit in tmu-stats.) The privacy measures (JS
+//! divergence, logit-scaled confidence) against tests/reference/privacy_reference.json.
 
 use serde_json::Value;
-use tmu_eval::measures::{activation_distance, agreement, delta_pp, loss_threshold_attack, subset_accuracy};
+use tmu_eval::measures::{
+    activation_distance, agreement, delta_pp, js_divergence, loss_threshold_attack, scaled_confidence, subset_accuracy,
+};
 use tmu_nn::loss::cross_entropy_f64;
 
 fn reference() -> Value {
@@ -86,4 +89,29 @@ fn comparison_with_gold_matches_numpy_and_pytorch() {
         assert_eq!(own.rate, m["rate"].as_f64().unwrap(), "alpha {alpha}");
         assert_eq!(gold.rate, m["gold_rate"].as_f64().unwrap(), "alpha {alpha}");
     }
+}
+
+/// `tests/reference/privacy_reference.json` (tests/reference/privacy_reference.py): the
+/// Jensen-Shannon divergence with SciPy and the logit-scaled confidence with mpmath.
+#[test]
+fn js_divergence_and_scaled_confidence_match_scipy_and_mpmath() {
+    let r: Value = serde_json::from_str(include_str!("../reference/privacy_reference.json")).unwrap();
+    let k = r["k"].as_u64().unwrap() as usize;
+    let (a, b, labels) = (f32s(&r["a"]), f32s(&r["b"]), u32s(&r["labels"]));
+    let rows = f64s(&r["js_rows"]);
+    let mut worst_js = 0.0f64;
+    for (i, want) in rows.iter().enumerate() {
+        let got = js_divergence(&a[i * k..(i + 1) * k], &b[i * k..(i + 1) * k], k);
+        worst_js = worst_js.max((got - want).abs());
+    }
+    worst_js = worst_js.max((js_divergence(&a, &b, k) - r["js_mean"].as_f64().unwrap()).abs());
+    // Max abs error seen: 1.4e-16.
+    assert!(worst_js < 1e-13, "JS divergence differs from SciPy by {worst_js}");
+    let mut worst = 0.0f64;
+    for (i, want) in f64s(&r["scaled_confidence"]).iter().enumerate() {
+        let got = scaled_confidence(&a[i * k..(i + 1) * k], labels[i] as usize);
+        worst = worst.max((got - want).abs());
+    }
+    // Max abs error seen: 8.9e-16.
+    assert!(worst < 1e-12, "scaled confidence differs from mpmath by {worst}");
 }

@@ -27,7 +27,7 @@ struct Setup {
     paths: Paths,
 }
 
-fn write_data(dir: &Path, name: &str, d: &Dataset) -> PathBuf {
+pub fn write_data(dir: &Path, name: &str, d: &Dataset) -> PathBuf {
     let path = dir.join(format!("{name}.safetensors"));
     d.write(&path).unwrap();
     path
@@ -35,7 +35,7 @@ fn write_data(dir: &Path, name: &str, d: &Dataset) -> PathBuf {
 
 /// An MLP trained for a few epochs on `data`, saved with a cost (`wall_seconds` and its 4 epochs'
 /// samples) or, when `wall_seconds` is `None`, none.
-fn train(dir: &Path, name: &str, data: &Dataset, seed: u64, wall_seconds: Option<f64>) -> PathBuf {
+pub fn train(dir: &Path, name: &str, data: &Dataset, seed: u64, wall_seconds: Option<f64>) -> PathBuf {
     let spec = NetworkSpec::for_dataset(ArchConfig::Mlp(MlpConfig { hidden: vec![16], dropout: 0.0 }), data);
     let net = Network::new(spec, &Device::Cpu, seed).unwrap();
     let cfg = TrainConfig {
@@ -270,7 +270,10 @@ fn labels_correct_marks_what_the_model_gets_right() {
 fn examples_deserialize_and_every_field_is_documented() {
     tmu_test_support::check_examples::<EvalUnlearning>();
     tmu_test_support::check_examples::<LabelsCorrect>();
-    let d = tmu_test_support::check_stage_configs(tmu_plugin(), &["eval.unlearning", "labels.correct"]);
+    let d = tmu_test_support::check_stage_configs(
+        tmu_plugin(),
+        &["eval.unlearning", "labels.correct", "membership.signals"],
+    );
     let eval = &d.stages[0];
     assert_eq!(eval.config_schema["properties"]["mia_alphas"]["default"], serde_json::json!([0.1, 0.05, 0.01]));
     assert_eq!(eval.config_schema["properties"]["mia_alphas"]["items"]["maximum"], 1.0);

@@ -1,8 +1,9 @@
-//! The plots of `report.sweep`, each written as PNG and SVG.
+//! The plots of `report.sweep` and `report.membership`, each written as PNG and SVG.
 
 mod auc;
 mod figure;
 mod methods;
+mod roc;
 mod scale;
 mod scatter;
 mod size;
@@ -10,6 +11,7 @@ mod size;
 pub use auc::AucFigure;
 pub use figure::{Figure, PALETTE, save};
 pub use methods::{MethodPanel, MethodsFigure};
+pub use roc::{RocCurve, RocFigure};
 pub use scale::scale_per_set;
 pub use scatter::{ScatterFigure, ScatterSet};
 pub use size::{SizeFigure, SizePanel};

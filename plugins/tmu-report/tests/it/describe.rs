@@ -8,5 +8,5 @@ use tmu_test_support::{check_examples, check_stage_configs};
 fn examples_deserialize_and_every_field_is_documented() {
     check_examples::<ReportSweep>();
     check_examples::<FeaturesJoin>();
-    check_stage_configs(tmu_report::tmu_plugin(), &["report.sweep", "features.join"]);
+    check_stage_configs(tmu_report::tmu_plugin(), &["report.sweep", "features.join", "report.membership"]);
 }

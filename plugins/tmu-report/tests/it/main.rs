@@ -3,4 +3,5 @@
 
 mod describe;
 mod describe_snapshot;
+mod membership;
 mod report;

@@ -71,8 +71,19 @@ fn trains_reports_and_reruns_identically() {
     assert_eq!(tmu_nn::Cost::from_metrics(&m), Some(cost));
     assert_eq!((m["epochs"].as_u64(), m["steps"].as_u64()), (Some(4), Some(24)));
 
-    let again = run_stage(tmu_plugin(), "train.classifier", inputs, config(SMALL)).unwrap();
+    let again = run_stage(tmu_plugin(), "train.classifier", inputs.clone(), config(SMALL)).unwrap();
     assert_eq!(weights(&model), weights(&again.output("model")));
+
+    // Ensemble members: each `replicate` its own initialisation and batch order, reproducibly.
+    let member = |n: u32| {
+        let run =
+            run_stage(tmu_plugin(), "train.classifier", inputs.clone(), config(&format!("{SMALL}\nreplicate = {n}")));
+        weights(&run.unwrap().output("model"))
+    };
+    let (zero, one) = (member(0), member(1));
+    assert_ne!(zero, weights(&model));
+    assert_ne!(zero, one);
+    assert_eq!(zero, member(0));
 }
 
 fn request(dir: &Path, data: &Path) -> RunRequest {
