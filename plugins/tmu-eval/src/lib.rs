@@ -47,6 +47,8 @@
 //!   "wall_seconds": ..,             // the model file's tmu.wall_seconds; null if absent
 //!   "cost_ratio": ..,               // wall_seconds / gold's; null if either is absent
 //!   "config": {..},                 // the method's config (input `forget_metrics`); absent without
+//!   "predictor": { "hard_recall": .., "hard_precision": .., "auc": .., "predicted_hard_rate": .. },
+//!                                   // input `predictor_metrics`; absent without
 //!   "cost": { "forget": PART,       // the forget stage alone; null without a recorded cost
 //!             "setup": PART,        // once per original model; null when the method lists none
 //!             "per_request": PART,  // the forget stage + the method's per-request stages

@@ -27,14 +27,20 @@ pub enum Threshold {
     /// (equal p(easy) broken by ascending sample id). The twin rate comes from `twin_labels`
     /// when connected, else from the rate recorded in the predictor at training.
     TwinRate,
+    /// Easy iff p(easy) is above the cut saved in the predictor at training: among the twin
+    /// set's own p(easy) values, the cut "hard iff p(easy) <= c" with the highest F1 of the hard
+    /// class against the twin labels (ties: the cut calling fewer samples hard; no hard twin
+    /// sample: nothing hard).
+    TwinF1,
 }
 
 /// Config of `predictor.apply`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictorApplyConfig {
-    /// `half` (easy iff p(easy) > 0.5, the paper) or `twin-rate` (as many hard samples, in
-    /// proportion, as in the twin set).
+    /// `half` (easy iff p(easy) > 0.5, the paper), `twin-rate` (as many hard samples, in
+    /// proportion, as in the twin set) or `twin-f1` (the p(easy) cut with the best F1 of the
+    /// hard class on the twin set, saved in the predictor).
     #[serde(default)]
     pub threshold: Threshold,
 }
@@ -77,6 +83,10 @@ impl Stage for PredictorApply {
         vec![
             Example::new("the paper's threshold: easy iff p(easy) > 0.5", ""),
             Example::new("as many hard samples, in proportion, as in the twin set", "threshold = \"twin-rate\""),
+            Example::new(
+                "the p(easy) cut with the best F1 of the hard class on the twin set",
+                "threshold = \"twin-f1\"",
+            ),
         ]
     }
 
@@ -115,6 +125,16 @@ impl Stage for PredictorApply {
                     "p_easy_cut": cut,
                 });
                 (easy, info)
+            }
+            Threshold::TwinF1 => {
+                let cut = predictor.twin_f1.with_context(|| {
+                    format!(
+                        "{} holds no twin-F1 cut (trained before `twin-f1` existed): train it again",
+                        path.display()
+                    )
+                })?;
+                let info = json!({ "rule": "twin-f1", "p_easy_cut": cut.cut, "twin_f1": cut.f1, "twin_hard_calls": cut.hard_calls });
+                (cut.apply(&p_easy), info)
             }
         };
 

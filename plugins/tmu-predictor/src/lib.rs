@@ -9,12 +9,12 @@
 //!
 //! Preprocessing ([`preprocess`]) is per set: winsorise each column to
 //! [Q1 - k IQR, Q3 + k IQR] (NumPy's linear-interpolation quantiles, from tmu-stats), then min-max to `[0, 1]`
-//! (a constant column scales to 0). The MLP ([`mlp`]) is F -> 32 -> 16 -> 1 with ReLU, trained
-//! with BCE with logits by Adam ([`fit`]); it runs on the CPU.
+//! (a constant column scales to 0). The MLP ([`mlp`]) is F -> 32 -> 16 -> 1 with ReLU (`hidden = []`:
+//! logistic regression), trained with BCE with logits by Adam ([`fit`]); it runs on the CPU.
 //!
 //! The predictor file holds `layers.{i}.weight` `[out, in]` and `layers.{i}.bias` `[out]` (f32) and
 //! the metadata `tmu.predictor.layers`, `tmu.predictor.features`, `tmu.predictor.iqr_factor`,
-//! `tmu.predictor.twin_hard_rate` and `tmu.wall_seconds` ([`model_file`]).
+//! `tmu.predictor.twin_hard_rate`, `tmu.predictor.twin_f1_cut` and `tmu.wall_seconds` ([`model_file`]).
 
 mod apply_stage;
 pub mod fit;

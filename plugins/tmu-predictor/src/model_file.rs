@@ -10,6 +10,7 @@ use tmu_plugin::ArtifactKind;
 use tmu_plugin::artifact::{Container, ContainerWriter};
 
 use crate::mlp::PredictorMlp;
+use crate::threshold::F1Cut;
 
 /// `tmu.arch` of a predictor.
 pub const ARCH: &str = "predictor-mlp";
@@ -21,6 +22,9 @@ pub const META_FEATURES: &str = "tmu.predictor.features";
 pub const META_IQR_FACTOR: &str = "tmu.predictor.iqr_factor";
 /// Metadata: the fraction of hard samples in the twin set it was trained on.
 pub const META_TWIN_HARD_RATE: &str = "tmu.predictor.twin_hard_rate";
+/// Metadata: the p(easy) cut with the best F1 of the hard class on the twin set, JSON
+/// ([`F1Cut`]); absent in predictors written before it existed.
+pub const META_TWIN_F1_CUT: &str = "tmu.predictor.twin_f1_cut";
 
 /// A trained predictor and what it needs to be applied.
 #[derive(Debug)]
@@ -30,6 +34,8 @@ pub struct Predictor {
     pub features: Vec<String>,
     pub iqr_factor: f64,
     pub twin_hard_rate: f64,
+    /// The twin-F1 cut (`None` for a predictor file without one).
+    pub twin_f1: Option<F1Cut>,
 }
 
 impl Predictor {
@@ -42,6 +48,9 @@ impl Predictor {
             .meta(META_IQR_FACTOR, self.iqr_factor.to_string())
             .meta(META_TWIN_HARD_RATE, self.twin_hard_rate.to_string())
             .meta(tmu_nn::META_WALL_SECONDS, wall_seconds.to_string());
+        if let Some(cut) = &self.twin_f1 {
+            w.meta_json(META_TWIN_F1_CUT, cut);
+        }
         for (i, (weight, bias)) in self.mlp.weights()?.iter().enumerate() {
             let (d_in, d_out) = (self.mlp.sizes()[i], self.mlp.sizes()[i + 1]);
             w.f32(&format!("layers.{i}.weight"), vec![d_out, d_in], weight);
@@ -70,6 +79,7 @@ impl Predictor {
         };
         let iqr_factor = number(META_IQR_FACTOR)?;
         let twin_hard_rate = number(META_TWIN_HARD_RATE)?;
+        let twin_f1: Option<F1Cut> = c.meta_json(META_TWIN_F1_CUT)?;
         if sizes.first() != Some(&features.len()) {
             bail!("{}: {} feature names for layer sizes {sizes:?}", path.display(), features.len());
         }
@@ -89,6 +99,6 @@ impl Predictor {
             weights.push((w, b));
         }
         let mlp = PredictorMlp::from_weights(&sizes, weights).with_context(|| format!("reading {}", path.display()))?;
-        Ok(Predictor { mlp, features, iqr_factor, twin_hard_rate })
+        Ok(Predictor { mlp, features, iqr_factor, twin_hard_rate, twin_f1 })
     }
 }

@@ -17,14 +17,14 @@ use crate::mlp::{PredictorMlp, layer_sizes, sigmoid};
 use crate::model_file::Predictor;
 use crate::preprocess::preprocess;
 use crate::scores::Confusion;
-use crate::threshold::half;
+use crate::threshold::{half, twin_f1_cut};
 
 /// Config of `predictor.train`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictorTrainConfig {
     /// Widths of the hidden layers (ReLU after each): the network is F -> hidden... -> 1, with F
-    /// the number of feature columns.
+    /// the number of feature columns; `[]` is logistic regression on the features.
     #[serde(default = "default_hidden")]
     #[schemars(inner(range(min = 1)))]
     pub hidden: Vec<usize>,
@@ -121,6 +121,7 @@ impl Stage for PredictorTrain {
         vec![
             Example::new("the paper's predictor: MLP 32-16, 200 epochs, Adam 1e-3, batch 128", ""),
             Example::new("re-weight the rare hard class", "balance = true"),
+            Example::new("logistic regression on the features", "hidden = []"),
             Example::new("a wider network, fewer epochs", "hidden = [64, 32]\nepochs = 100"),
         ]
     }
@@ -165,8 +166,14 @@ impl Stage for PredictorTrain {
         let bce = logits.iter().zip(&easy).map(|(&z, &e)| bce_f64(z, e)).sum::<f64>() / n as f64;
         let twin_hard_rate = (n - n_easy) as f64 / n as f64;
         let wall_seconds = start.elapsed().as_secs_f64();
-        let predictor =
-            Predictor { mlp, features: features.names.clone(), iqr_factor: config.iqr_factor, twin_hard_rate };
+        let twin_f1 = twin_f1_cut(&p_easy, &easy);
+        let predictor = Predictor {
+            mlp,
+            features: features.names.clone(),
+            iqr_factor: config.iqr_factor,
+            twin_hard_rate,
+            twin_f1: Some(twin_f1),
+        };
         predictor.save(&ctx.output_path("model"), wall_seconds)?;
 
         let [w_hard, w_easy] = class_weights(&easy, config.balance);
@@ -186,6 +193,9 @@ impl Stage for PredictorTrain {
             "all_easy_accuracy": confusion.all_easy_accuracy(),
             "auc": auc,
             "predicted_hard": confusion.true_easy_predicted_hard + confusion.true_hard_predicted_hard,
+            // The p(easy) cut `predictor.apply` uses with `threshold = "twin-f1"` (in-sample: the
+            // twin set is also what the predictor was trained on).
+            "twin_f1": twin_f1,
             "class_weights": { "hard": w_hard, "easy": w_easy },
             "preprocessing": scaling,
             "wall_seconds": wall_seconds,

@@ -101,6 +101,11 @@ pub fn compare_all(
     let mut out = Vec::new();
     for metric in &s.metrics {
         for other in methods.iter().filter(|m| **m != s.reference) {
+            // A method that never measured the metric (a baseline has no predictor) has nothing
+            // to pair: it is left out of this metric's comparisons.
+            if series(rows, other, metric).is_empty() {
+                continue;
+            }
             let result = compare_one(points, rows, s, other, metric)
                 .with_context(|| format!("comparing `{}` with `{other}` on `{metric}`", s.reference))?;
             out.push(Comparison { metric: metric.clone(), other: other.clone(), result });
@@ -174,7 +179,9 @@ pub fn section(out: &mut String, s: &PairedSettings, comparisons: &[Comparison])
         );
     }
     for metric in &s.metrics {
-        let _ = writeln!(out, "### {}: `{}` against each method (lower is better)\n", title(metric), s.reference);
+        // Lower is better for Delta, distances and gaps; not for a recall or an AUC.
+        let reading = if metric.starts_with("predictor.") { "a win: lower, here worse" } else { "lower is better" };
+        let _ = writeln!(out, "### {}: `{}` against each method ({reading})\n", title(metric), s.reference);
         let header: Vec<String> = [
             "method",
             "units",

@@ -26,8 +26,10 @@ pub struct ReportSweepConfig {
     /// The method compared with every other one, point by point.
     #[serde(default = "default_reference")]
     pub reference: String,
-    /// The metrics compared pairwise (lower is better for each): paths into a method's record
-    /// of `eval.unlearning` (`delta`, `activation_distance`, `mia.0.1.gap`, ...).
+    /// The metrics compared pairwise: paths into a method's record of `eval.unlearning`
+    /// (`delta`, `activation_distance`, `mia.0.1.gap`, `predictor.auc`, ...). Wins count the
+    /// reference lower (read them the other way for a higher-is-better metric such as a
+    /// recall); a method without the metric at any point is left out of its comparisons.
     #[serde(default = "default_compare")]
     pub compare: Vec<String>,
     /// The metrics of the mean +- std table.

@@ -105,5 +105,6 @@ pub fn record(m: &ModelRun, gold: &ModelRun, predicted_easy: Option<&[bool]>, al
         },
         cost: super::cost::CostRecord::default(),
         config: None,
+        predictor: None,
     }
 }

@@ -56,6 +56,10 @@ pub struct ModelRecord {
     /// without them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
+    /// The predictor behind the labels the method forgot with (input `predictor_metrics`):
+    /// `hard_recall`, `hard_precision`, `auc`, `predicted_hard_rate`; absent without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predictor: Option<serde_json::Value>,
 }
 
 /// What was forgotten.

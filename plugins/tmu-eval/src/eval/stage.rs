@@ -56,6 +56,14 @@ impl Stage for EvalUnlearning {
             false,
             "each method's forget-stage metrics, by model name: their `config` is copied into the record",
         )
+        .input_port(
+            "predictor_metrics",
+            ArtifactKind::Metrics,
+            tmu_plugin::Arity::Map,
+            false,
+            "`predictor.apply` metrics (with `truth`) of the labels a method forgot with, by model name: \
+             hard-sample recall, precision and AUC and the predicted hard rate go into the record as `predictor`",
+        )
         .output("metrics", ArtifactKind::Metrics, "every measure of every model, for machines (see the crate docs)")
         .output("report", ArtifactKind::Report, "the comparison table and notes")
     }
@@ -84,7 +92,8 @@ impl Stage for EvalUnlearning {
         let costs = read_costs(inputs)?;
         let names: Vec<String> = models.iter().map(|(k, _)| k.to_string()).collect();
         check_method_costs(&config.method_costs, &names, &costs)?;
-        let configs = read_configs(inputs, &names)?;
+        let configs = read_keyed(inputs, "forget_metrics", &names, |m| m.get("config").cloned())?;
+        let predictors = read_keyed(inputs, "predictor_metrics", &names, |m| Some(predictor_summary(m)))?;
         let sets = read_sets(inputs, config.mia_population)?;
         let device = ctx.candle_device()?;
         let data = sets.upload(&device)?;
@@ -114,6 +123,7 @@ impl Stage for EvalUnlearning {
             let mut r = record(run, &gold, predicted, alphas);
             r.cost = cost_record(run.cost, name.and_then(|n| config.method_costs.get(n)), &costs, gold.cost);
             r.config = name.and_then(|n| configs.get(n).cloned());
+            r.predictor = name.and_then(|n| predictors.get(n).cloned());
             r
         };
         let records: IndexMap<String, _> =
@@ -161,24 +171,42 @@ impl Stage for EvalUnlearning {
     }
 }
 
-/// Input `forget_metrics`: each method's `config`, by model name (a key that is no model is an
-/// error; a file without `config` gives none).
-fn read_configs(inputs: &Inputs, models: &[String]) -> anyhow::Result<IndexMap<String, serde_json::Value>> {
+/// A map input of metrics files by model name (a key that is no model is an error), each reduced
+/// by `pick` (`None`: nothing recorded for that model).
+fn read_keyed(
+    inputs: &Inputs,
+    port: &str,
+    models: &[String],
+    pick: impl Fn(&serde_json::Value) -> Option<serde_json::Value>,
+) -> anyhow::Result<IndexMap<String, serde_json::Value>> {
     let mut out = IndexMap::new();
-    if !inputs.contains("forget_metrics") {
+    if !inputs.contains(port) {
         return Ok(out);
     }
-    for (name, artifact) in inputs.map("forget_metrics")? {
+    for (name, artifact) in inputs.map(port)? {
         anyhow::ensure!(
             models.iter().any(|m| m == name),
-            "`forget_metrics` has an entry `{name}`, which is not a key of input `models` ({})",
+            "`{port}` has an entry `{name}`, which is not a key of input `models` ({})",
             models.join(", ")
         );
         let m = tmu_plugin::artifact::read_metrics(&artifact.path)
-            .with_context(|| format!("reading `forget_metrics` entry `{name}` ({})", artifact.path.display()))?;
-        if let Some(c) = m.get("config") {
-            out.insert(name.to_string(), c.clone());
+            .with_context(|| format!("reading `{port}` entry `{name}` ({})", artifact.path.display()))?;
+        if let Some(v) = pick(&m) {
+            out.insert(name.to_string(), v);
         }
     }
     Ok(out)
+}
+
+/// What a record keeps of `predictor.apply`'s metrics: the predicted hard rate and, against the
+/// true labels, hard-sample recall and precision and the AUC of p(easy) (`null` where the labels
+/// were not given or the measure is undefined, e.g. recall on a D_f with no hard sample).
+fn predictor_summary(m: &serde_json::Value) -> serde_json::Value {
+    let truth = &m["truth"];
+    serde_json::json!({
+        "hard_recall": truth["hard_recall"],
+        "hard_precision": truth["hard_precision"],
+        "auc": truth["auc"],
+        "predicted_hard_rate": m["predicted"]["hard_rate"],
+    })
 }

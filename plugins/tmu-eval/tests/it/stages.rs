@@ -291,7 +291,8 @@ fn examples_deserialize_and_every_field_is_documented() {
             ("population", true),
             ("predicted", false),
             ("costs", false),
-            ("forget_metrics", false)
+            ("forget_metrics", false),
+            ("predictor_metrics", false)
         ]
     );
 }
@@ -304,7 +305,7 @@ fn cost_file(dir: &Path, name: &str, cost: Cost) -> PathBuf {
 }
 
 #[test]
-fn the_whole_cost_adds_set_up_and_per_request_stages_and_configs_come_with_the_forget_metrics() {
+fn the_whole_cost_adds_set_up_and_per_request_stages_and_configs_and_predictors_come_with_their_metrics() {
     let s = setup();
     let d = s.dir.path();
     let mut inputs = eval_inputs(&s.paths, &[("other", "other"), ("untimed", "untimed")], &SETS);
@@ -328,11 +329,28 @@ fn the_whole_cost_adds_set_up_and_per_request_stages_and_configs_come_with_the_f
         ArtifactRef { path: settings, kind: ArtifactKind::Metrics, source: "other.metrics".into() },
     );
     inputs.insert("forget_metrics", Binding::Map(forget_metrics));
+    let predicted = d.join("predict-metrics.json");
+    let predict_metrics = serde_json::json!({
+        "predicted": { "easy": 16, "hard": 4, "hard_rate": 0.2 },
+        "truth": { "hard_recall": 0.75, "hard_precision": null, "auc": 0.9, "accuracy": 0.8 },
+    });
+    tmu_plugin::artifact::write_metrics(&predicted, &predict_metrics).unwrap();
+    let mut predictor_metrics = IndexMap::new();
+    predictor_metrics.insert(
+        "untimed".to_string(),
+        ArtifactRef { path: predicted, kind: ArtifactKind::Metrics, source: "predict.metrics".into() },
+    );
+    inputs.insert("predictor_metrics", Binding::Map(predictor_metrics));
     let cfg = "method_costs = { other = { setup = [\"twin\"], request = [\"df\"] } }";
     let run = run_stage(tmu_plugin(), "eval.unlearning", inputs.clone(), config(cfg)).unwrap();
     let m = read_metrics(&run.output("metrics")).unwrap();
     assert_eq!(m["models"]["other"]["config"], serde_json::json!({ "lr": 0.05 }));
     assert!(m["models"]["untimed"].get("config").is_none());
+    assert_eq!(
+        m["models"]["untimed"]["predictor"],
+        serde_json::json!({ "hard_recall": 0.75, "hard_precision": null, "auc": 0.9, "predicted_hard_rate": 0.2 })
+    );
+    assert!(m["models"]["other"].get("predictor").is_none());
     let c = &m["models"]["other"]["cost"];
     // Gold: 10 s, 608 samples; the forget stage: 2.5 s, 608; twin 4 s, 304; df 1 s, forward only.
     assert_eq!((c["setup"]["wall_seconds"].as_f64(), c["setup"]["work_ratio"].as_f64()), (Some(4.0), Some(0.5)));

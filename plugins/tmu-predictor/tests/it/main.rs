@@ -4,3 +4,4 @@
 mod describe_snapshot;
 mod numerics;
 mod stages;
+mod threshold;

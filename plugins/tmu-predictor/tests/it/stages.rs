@@ -175,6 +175,35 @@ fn twin_rate_marks_the_twin_fraction_hard_and_columns_match_by_name() {
 }
 
 #[test]
+fn logistic_regression_and_the_twin_f1_cut() {
+    let s = setup();
+    // `hidden = []`: one linear layer on the features, which separates this twin set.
+    let trained = train(&s, "hidden = []\nepochs = 100\nlr = 0.05");
+    let m = read_metrics(&trained.output("metrics")).unwrap();
+    assert_eq!(m["layers"], serde_json::json!([2, 1]));
+    assert!(m["auc"].as_f64().unwrap() >= 0.99, "{m:#}");
+    let model = trained.output("model");
+    let p = Predictor::load(&model).unwrap();
+    assert_eq!(p.mlp.sizes(), [2, 1]);
+    // The saved cut is the one the metrics report, and is the best F1 on the twin set: 1 here.
+    let cut = p.twin_f1.unwrap();
+    assert_eq!(serde_json::to_value(cut).unwrap(), m["twin_f1"]);
+    assert_eq!((cut.f1, cut.hard_calls), (1.0, 40));
+
+    let applied =
+        apply(&model, &[&s.forget_df, &s.forget_af], &[("truth", &s.truth)], "threshold = \"twin-f1\"").unwrap();
+    let m = read_metrics(&applied.output("metrics")).unwrap();
+    assert_eq!(m["threshold"]["rule"], "twin-f1");
+    assert_eq!(m["threshold"]["p_easy_cut"].as_f64(), cut.cut);
+    let labels = Labels::read(&applied.output("labels")).unwrap();
+    let scores = Features::read(&applied.output("scores")).unwrap();
+    for (p, l) in scores.values.iter().zip(&labels.labels) {
+        assert_eq!(f64::from(*p) > cut.cut.unwrap(), *l == 1, "p(easy) {p} with label {l}");
+    }
+    assert!(m["truth"]["hard_recall"].as_f64().unwrap() >= 0.8, "{m:#}");
+}
+
+#[test]
 fn mismatched_feature_names_and_missing_labels_are_errors() {
     let s = setup();
     let trained = train(&s, "epochs = 1");

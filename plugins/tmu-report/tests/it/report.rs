@@ -53,12 +53,15 @@ fn record(delta: f64, distance: f64) -> serde_json::Value {
 }
 
 fn eval_metrics(t: &Table, p: usize) -> serde_json::Value {
+    // Only TMU forgets with predicted labels: only its record has `predictor`.
+    let mut tmu = record(t.tmu[p], 0.1 * p as f64);
+    tmu["predictor"] = json!({ "hard_recall": 0.5, "auc": 0.9 });
     json!({
         "schema": "tmu.eval.unlearning/1",
         "forget": { "n": 10 + p, "classes": [3], "class_names": ["3"], "predicted_easy": 9, "predicted_hard": 1 },
         "gold": record(0.0, 0.0),
         "original": record(10.0, 0.5),
-        "models": { "tmu": record(t.tmu[p], 0.1 * p as f64), "finetune": record(t.finetune[p], 0.2) },
+        "models": { "tmu": tmu, "finetune": record(t.finetune[p], 0.2) },
         "best": { "delta": ["tmu"], "activation_distance": ["tmu"] }
     })
 }
@@ -143,10 +146,11 @@ fn the_report_writes_long_rows_tables_paired_comparisons_and_plots() {
     assert!(csv.contains("\"seed=0,fraction=0.1\",0,0.1,tmu,acc.forget_hard,\n"), "null is an empty value");
     assert!(csv.contains("\"seed=2,fraction=0.1\",2,0.1,point,forget.n,12\n"), "{csv}");
     assert!(!csv.contains("preprocessing") && !csv.contains("confusion"));
+    assert!(csv.contains("\"seed=0,fraction=0.1\",0,0.1,tmu,predictor.hard_recall,0.5\n"), "{csv}");
     // Per record 14 numeric-or-null leaves (5 acc, delta, distance, 4 under mia.0.1, agreement,
-    // wall, cost); 4 records; 3 point facts; 9 predictor leaves (n, 3 predicted, auc, accuracy,
-    // hard_precision, 2 feature AUCs).
-    let per_point = 4 * 14 + 3 + 9;
+    // wall, cost), and tmu's 2 under `predictor`; 4 records; 3 point facts; 9 predictor leaves
+    // (n, 3 predicted, auc, accuracy, hard_precision, 2 feature AUCs).
+    let per_point = 4 * 14 + 2 + 3 + 9;
     assert_eq!(csv.lines().count(), 1 + 5 * per_point);
 
     // Mean ± std per method (tmu's Delta: mean 2.2, sample std sqrt(8.3 / 4) = 1.4405).
@@ -253,6 +257,17 @@ fn without_optional_inputs_or_the_reference_the_report_says_less() {
     assert_eq!(image::image_dimensions(table.join("methods.png")).unwrap(), (600, 240));
     assert!(!table.join("predictor_auc.png").exists());
     assert!(!table.join("features_scatter.png").exists());
+}
+
+#[test]
+fn a_metric_only_some_methods_measured_is_compared_among_those() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = "compare = [\"delta\", \"predictor.auc\"]\ntable = [\"delta\", \"predictor.auc\"]";
+    let run =
+        run_stage(tmu_report::tmu_plugin(), "report.sweep", inputs_of(dir.path(), &three_seeds(), false), config(cfg))
+            .unwrap();
+    let csv = std::fs::read_to_string(run.output("table").join("paired.csv")).unwrap();
+    assert!(csv.contains("delta") && !csv.contains("predictor.auc"), "{csv}");
 }
 
 #[test]
