@@ -26,7 +26,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::losses::{KlReduction, bad_teacher_loss};
 use crate::mixed::{Column, Mixed};
 use crate::train::{adam_config, train, training_json};
@@ -141,14 +141,14 @@ impl Stage for ForgetBadTeacher {
         // Every training sample also goes through both teachers, forward only.
         let trained = trained_samples(&report);
         let cost = Cost { wall_seconds: seconds, train_samples: trained, forward_samples: 2 * trained };
-        write_model(ctx, &student, &cost)?;
         let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
         let accuracy = forget_accuracy(&student, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &student,
+            &cost,
+            json!({
                 "method": "bad-teacher",
                 "config": config,
                 "retain": retain.len(),
@@ -156,8 +156,6 @@ impl Stage for ForgetBadTeacher {
                 "forget": forget.len(),
                 "training": training_json(&report),
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

@@ -18,7 +18,7 @@ use tmu_nn::{Cost, DeviceData, Network, NnError, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::gradients::weights;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
 
@@ -150,19 +150,17 @@ impl Stage for ForgetCt {
         )?;
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: report.train_samples, forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
         ctx.summary("transposed", transposed);
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "ct",
                 "config": config,
                 "retain": retain.len(),
                 "transposed_kernels": transposed,
                 "training": report,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

@@ -15,7 +15,7 @@ use tmu_nn::{Cost, DeviceData, NnError, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::train::{sgd_config, train, training_json};
 
 /// Configuration of `forget.finetune`.
@@ -80,17 +80,15 @@ impl Stage for ForgetFinetune {
         })?;
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "finetune",
                 "config": config,
                 "retain": retain.len(),
                 "training": training_json(&report),
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

@@ -57,6 +57,19 @@ pub fn write_model(ctx: &Context, net: &Network, cost: &Cost) -> Result<()> {
         .with_context(|| format!("writing model {}", path.display()))
 }
 
+/// Writes what every unlearning stage ends with: `net` to the `model` output with its cost, the
+/// wall time to the summary, and `metrics` (an object) to the `metrics` output with the wall time
+/// and the cost added.
+pub fn write_outputs(ctx: &mut Context, net: &Network, cost: &Cost, mut metrics: serde_json::Value) -> Result<()> {
+    write_model(ctx, net, cost)?;
+    ctx.summary("wall_seconds", cost.wall_seconds);
+    if let Some(m) = metrics.as_object_mut() {
+        m.insert("wall_seconds".into(), cost.wall_seconds.into());
+        m.insert("cost".into(), cost.to_json());
+    }
+    write_stage_metrics(ctx, &metrics)
+}
+
 /// Writes the `metrics` output.
 pub fn write_stage_metrics(ctx: &Context, metrics: &serde_json::Value) -> Result<()> {
     let path = ctx.output_path("metrics");

@@ -19,7 +19,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults::{self, check_range};
 use crate::gradients::weights;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::losses::{l1_norm, l1_weight};
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
@@ -117,17 +117,15 @@ impl Stage for ForgetL1Sparse {
         )?;
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: report.train_samples, forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "l1-sparse",
                 "config": config,
                 "retain": retain.len(),
                 "training": report,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

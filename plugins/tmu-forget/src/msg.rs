@@ -30,7 +30,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage, deriv
 use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
 use crate::gradients::{all_positions, summed_gradients, weights};
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
 
@@ -261,14 +261,14 @@ impl Stage for ForgetMsg {
         let seconds = started.elapsed().as_secs_f64();
         let train_samples = report.train_samples + retain_samples + forget_samples;
         let cost = Cost { wall_seconds: seconds, train_samples, forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("reinitialised", reinitialised);
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "msg",
                 "config": config,
                 "retain": retain.len(),
@@ -277,8 +277,6 @@ impl Stage for ForgetMsg {
                 "reinitialised_weights": reinitialised,
                 "training": report,
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

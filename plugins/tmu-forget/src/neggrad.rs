@@ -22,7 +22,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 use crate::defaults::{self, check_range};
 use crate::diverge::{OnDivergence, train_allowing_divergence};
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::losses::{AscentBound, neggrad_loss};
 use crate::mixed::{Column, Mixed};
 use crate::train::{sgd_config, train_options, training_json};
@@ -118,14 +118,14 @@ impl Stage for ForgetNegGrad {
         }
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: trained, forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
         let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "neggrad",
                 "config": config,
                 "retain": retain.len(),
@@ -133,8 +133,6 @@ impl Stage for ForgetNegGrad {
                 "training": report.as_ref().map(training_json),
                 "diverged": diverged,
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

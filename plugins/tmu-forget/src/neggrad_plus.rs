@@ -20,7 +20,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage, deriv
 
 use crate::defaults::{self, check_range};
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::losses::neggrad_plus_loss;
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
@@ -124,21 +124,19 @@ impl Stage for ForgetNegGradPlus {
         let seconds = started.elapsed().as_secs_f64();
         let cost =
             Cost { wall_seconds: seconds, train_samples: report.train_samples + forget_samples, forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "neggrad-plus",
                 "config": config,
                 "retain": retain.len(),
                 "forget": forget.len(),
                 "training": report,
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

@@ -17,7 +17,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::mixed::{Column, Mixed};
 use crate::relabel::random_wrong_labels;
 use crate::train::{sgd_config, train, training_json};
@@ -101,22 +101,20 @@ impl Stage for ForgetRandomLabel {
         })?;
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
         let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "random-label",
                 "config": config,
                 "retain": retain.len(),
                 "forget": forget.len(),
                 "training": training_json(&report),
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

@@ -26,7 +26,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 use crate::defaults::{self, check_range};
 use crate::evaluate::forget_accuracy;
 use crate::gradients::{all_positions, summed_gradients, weights};
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
 
@@ -198,15 +198,15 @@ impl Stage for ForgetSalun {
         let seconds = started.elapsed().as_secs_f64();
         let cost =
             Cost { wall_seconds: seconds, train_samples: report.train_samples + mask_samples, forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         let total: usize = vars.iter().map(|v| v.elem_count()).sum();
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
         ctx.summary("salient", salient);
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "salun",
                 "config": config,
                 "retain": retain.len(),
@@ -215,8 +215,6 @@ impl Stage for ForgetSalun {
                 "weights": total,
                 "training": report,
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

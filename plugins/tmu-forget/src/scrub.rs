@@ -21,7 +21,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 use crate::losses::{scrub_max_loss, scrub_min_loss};
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::adam_optimizer;
@@ -192,21 +192,19 @@ impl Stage for ForgetScrub {
         let seconds = started.elapsed().as_secs_f64();
         let cost =
             Cost { wall_seconds: seconds, train_samples: report.train_samples, forward_samples: teacher_samples };
-        write_model(ctx, &student, &cost)?;
         let accuracy = forget_accuracy(&student, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &student,
+            &cost,
+            json!({
                 "method": "scrub",
                 "config": config,
                 "retain": retain.len(),
                 "forget": forget.len(),
                 "training": report,
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

@@ -21,7 +21,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
 use crate::gradients::{all_positions, batch_gradients, weights};
-use crate::io::{read_data, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_model, write_outputs};
 
 /// Configuration of `forget.ssd` (defaults: the SSD repository).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -137,15 +137,15 @@ impl Stage for ForgetSsd {
         let dampened = dampen(&vars, &full_imp, &forget_imp, config.lambda, config.alpha)?;
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: forget_samples + full_samples, forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         let total: usize = vars.iter().map(|v| v.elem_count()).sum();
         ctx.summary("dampened", dampened);
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "ssd",
                 "config": config,
                 "retain": retain.len(),
@@ -153,8 +153,6 @@ impl Stage for ForgetSsd {
                 "dampened_weights": dampened,
                 "weights": total,
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }

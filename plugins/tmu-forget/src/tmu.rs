@@ -15,7 +15,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults::{self, check_range};
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_easy, read_model, write_model, write_stage_metrics};
+use crate::io::{read_data, read_easy, read_model, write_outputs};
 use crate::losses::{HardTreatment, tmu_loss};
 use crate::mixed::{Column, Mixed};
 use crate::noise::add_row_noise;
@@ -154,7 +154,6 @@ impl Stage for ForgetTmu {
         })?;
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
-        write_model(ctx, &net, &cost)?;
 
         let forget_data = tmu_nn::DeviceData::new(&forget, &device).map_err(tmu_nn::NnError::into_anyhow)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[("easy", &easy), ("hard", &hard)])?;
@@ -166,10 +165,11 @@ impl Stage for ForgetTmu {
         ctx.summary("easy", forget.len() - n_hard);
         ctx.summary("hard", n_hard);
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
-        ctx.summary("wall_seconds", seconds);
-        write_stage_metrics(
+        write_outputs(
             ctx,
-            &json!({
+            &net,
+            &cost,
+            json!({
                 "method": "tmu",
                 "config": config,
                 "retain": retain.len(),
@@ -180,8 +180,6 @@ impl Stage for ForgetTmu {
                 "wrong_labels": wrong_labels,
                 "training": training_json(&report),
                 "accuracy_after": accuracy,
-                "wall_seconds": seconds,
-                "cost": cost.to_json(),
             }),
         )
     }
