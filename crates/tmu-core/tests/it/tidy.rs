@@ -1,5 +1,5 @@
-//! Tidy checks for tmu-core: every source file says what it owns, and the crate keeps its
-//! architecture invariant (no IO, neither candle nor libloading).
+//! tmu-core's architecture invariant: no IO, neither candle nor libloading (the workspace-wide
+//! house rules are xtask's tidy test).
 
 use std::path::{Path, PathBuf};
 
@@ -11,28 +11,6 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         } else if path.extension().is_some_and(|e| e == "rs") {
             out.push(path);
         }
-    }
-}
-
-fn crate_files() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
-    rust_files(&root.join("tests"), &mut files);
-    files.sort();
-    files
-}
-
-#[test]
-fn every_file_opens_with_a_module_doc() {
-    for f in crate_files() {
-        let text = std::fs::read_to_string(&f).expect("reading a source file");
-        assert!(text.starts_with("//! "), "{} does not open with a `//!` line", f.display());
-        assert!(
-            !text.lines().any(|l| l.ends_with(' ') || l.ends_with('\t')),
-            "{} has trailing whitespace",
-            f.display()
-        );
     }
 }
 
