@@ -24,33 +24,24 @@ pub enum NnError {
     /// Data do not fit the network (input shape, number of classes, empty set).
     #[error("{0}")]
     Data(String),
-    /// The loss became NaN or infinite.
+    /// The loss became NaN or infinite; `advice` (the source) becomes the user's help.
     #[error(
         "training diverged: the loss is {loss} at epoch {epoch}, step {step} of the epoch (global step {global_step})"
     )]
-    NonFinite { epoch: usize, step: usize, global_step: u64, loss: f32 },
+    NonFinite { epoch: usize, step: usize, global_step: u64, loss: f32, advice: tmu_plugin::Advice },
     /// A checkpoint could not be used.
     #[error("checkpoint {}: {problem}", path.display())]
     Checkpoint { path: PathBuf, problem: String },
-    /// The user cancelled the run.
+    /// An input port of a stage is not connected as the stage expects.
+    #[error(transparent)]
+    Port(#[from] tmu_plugin::InputError),
+    /// The artifact bound to a stage's input port cannot be used; names the port and file.
+    #[error("input `{port}` ({}) {problem}", path.display())]
+    Input { port: String, path: PathBuf, problem: String, source: Option<Box<NnError>> },
+    /// The user cancelled the run (the source is what the host recognises, anywhere in a chain).
     #[error("cancelled")]
     Cancelled(#[from] tmu_plugin::Cancelled),
 }
 
 /// `Result` with [`NnError`].
 pub type Result<T, E = NnError> = std::result::Result<T, E>;
-
-impl NnError {
-    /// Converts to `anyhow`, keeping cancellation recognisable by the host (a
-    /// [`tmu_plugin::Cancelled`] at the top of the chain) and adding advice where there is some.
-    pub fn into_anyhow(self) -> anyhow::Error {
-        match self {
-            NnError::Cancelled(c) => anyhow::Error::new(c),
-            e @ NnError::NonFinite { .. } => tmu_plugin::with_help(
-                e,
-                "lower the learning rate, add warm-up (schedule = { kind = \"one-cycle\" }) or check the input data",
-            ),
-            e => anyhow::Error::new(e),
-        }
-    }
-}

@@ -35,6 +35,7 @@ pub mod models;
 mod network;
 pub mod ops;
 pub mod optim;
+pub mod ports;
 pub mod predict;
 pub mod train;
 
@@ -49,7 +50,8 @@ pub use models::{ArchConfig, ArchName, ArchOptions};
 pub use network::{Network, NetworkSpec};
 pub use ops::Precision;
 pub use optim::{Optimizer, OptimizerConfig, Schedule};
-pub use predict::{Predictions, evaluate, input_gradient, input_gradient_with, predict};
+pub use ports::{data_on_port, model_on_port};
+pub use predict::{Predictions, evaluate, input_gradient, input_gradient_with, predict, predict_reporting};
 pub use train::{
     Batch, Control, EpochStats, NoObserver, StepOutput, StopReason, StopRules, TrainConfig, TrainObserver,
     TrainOptions, TrainReport, fit, train_loop,

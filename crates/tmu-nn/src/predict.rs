@@ -80,6 +80,32 @@ impl Predictions {
 /// Runs `net` in eval mode over `data` in batches of `batch_size`; `features` also collects the
 /// penultimate features.
 pub fn predict(net: &Network, data: &DeviceData, batch_size: usize, features: bool) -> Result<Predictions> {
+    predict_batches(net, data, batch_size, features, &mut |_, _| Ok(()))
+}
+
+/// [`predict`] inside a stage: progress through `ctx` after every batch, and a stop between
+/// batches once the run is cancelled.
+pub fn predict_reporting(
+    ctx: &tmu_plugin::Context,
+    net: &Network,
+    data: &DeviceData,
+    batch_size: usize,
+    features: bool,
+) -> Result<Predictions> {
+    predict_batches(net, data, batch_size, features, &mut |done, total| {
+        ctx.progress(done as u64, total as u64, "predicting");
+        Ok(ctx.check_cancelled()?)
+    })
+}
+
+/// The batch loop of [`predict`]; `after_batch(done, total)` runs after every batch and may stop it.
+fn predict_batches(
+    net: &Network,
+    data: &DeviceData,
+    batch_size: usize,
+    features: bool,
+    after_batch: &mut dyn FnMut(usize, usize) -> Result<()>,
+) -> Result<Predictions> {
     let shape = data.shape();
     if shape[1..] != net.spec().input_shape {
         return Err(NnError::Data(format!(
@@ -107,6 +133,7 @@ pub fn predict(net: &Network, data: &DeviceData, batch_size: usize, features: bo
         if features {
             out.features.extend(f.flatten_all()?.to_vec1::<f32>()?);
         }
+        after_batch(start + len, n)?;
     }
     if let Some(&l) = out.labels.iter().find(|&&l| l as usize >= k) {
         return Err(NnError::Data(format!("label {l} is out of range for a network of {k} classes")));

@@ -18,6 +18,26 @@ impl fmt::Display for Help {
 
 impl std::error::Error for Help {}
 
+/// Advice as the source of a typed error: a library error that has advice for the user (say a
+/// `thiserror` variant) names an `Advice` as its `#[source]`. Anywhere in a chain it becomes the
+/// wire error's `help` and is left out of the causes, so the error converts with a plain `?`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Advice(pub String);
+
+impl Advice {
+    pub fn new(advice: impl Into<String>) -> Self {
+        Advice(advice.into())
+    }
+}
+
+impl fmt::Display for Advice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Advice {}
+
 /// An error `message` with advice `help`.
 pub fn with_help(message: impl fmt::Display, help: impl fmt::Display) -> anyhow::Error {
     anyhow::Error::new(Help { message: message.to_string(), help: help.to_string() })

@@ -21,7 +21,7 @@ pub use context::{Cancelled, Context, HostSink, LogLevel, NullHost};
 pub use device::DeviceSpec;
 #[cfg(feature = "candle")]
 pub use device::{candle_device, device_name};
-pub use help::{Help, ResultExt, with_help};
+pub use help::{Advice, Help, ResultExt, with_help};
 pub use inputs::{ArtifactRef, Binding, InputError, Inputs};
 pub use plugin::Plugin;
 pub use seed::{derive_seed, mix64};

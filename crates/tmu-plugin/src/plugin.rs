@@ -52,8 +52,10 @@ fn run_stage<S: Stage>(
         help: Some(format!("`tmu describe {}` lists the fields and their defaults", S::KIND)),
     })?;
     let resolved = serde_json::to_value(&config).unwrap_or(serde_json::Value::Null);
+    // Preflight runs before every run too, so a stage never runs on a config its own checks
+    // refuse, whichever way it was started (the host's check, a child process, a Slurm job, a test).
+    S::preflight(&config).map_err(|e| WireError::from_anyhow(ErrorKind::Failed, &e))?;
     if preflight {
-        S::preflight(&config).map_err(|e| WireError::from_anyhow(ErrorKind::Failed, &e))?;
         return Ok(resolved);
     }
     S::run(ctx, inputs, config).map_err(|e| WireError::from_anyhow(ErrorKind::Failed, &e))?;

@@ -111,17 +111,31 @@ impl WireError {
         WireError { kind, message: message.into(), causes: Vec::new(), help: None }
     }
 
-    /// Converts an `anyhow` chain, picking up a [`crate::Help`] anywhere in it.
+    /// Converts an `anyhow` chain, picking up a [`crate::Help`] or [`crate::Advice`] and a
+    /// [`crate::Cancelled`] anywhere in it (as context or as any error's source).
     pub fn from_anyhow(kind: ErrorKind, err: &anyhow::Error) -> Self {
+        // `anyhow::Error::downcast_ref` sees context values at any depth; chain items are the
+        // typed errors and their sources.
+        let mut help = err.downcast_ref::<crate::Help>().map(|h| h.help.clone());
+        let mut cancelled = err.downcast_ref::<crate::context::Cancelled>().is_some();
+        let mut lines = Vec::new();
+        for e in err.chain() {
+            if let Some(advice) = e.downcast_ref::<crate::Advice>() {
+                help.get_or_insert_with(|| advice.0.clone());
+                continue;
+            }
+            if let Some(h) = e.downcast_ref::<crate::Help>() {
+                help.get_or_insert_with(|| h.help.clone());
+            }
+            cancelled |= e.is::<crate::context::Cancelled>();
+            lines.push(e.to_string());
+        }
         // A `Help` context repeats the message it wraps: drop consecutive duplicates.
-        let mut lines: Vec<String> = err.chain().map(|e| e.to_string()).collect();
         lines.dedup();
         let mut lines = lines.into_iter();
         let message = lines.next().unwrap_or_default();
         let causes = lines.collect();
-        // `anyhow::Error::downcast_ref` sees context values at any depth (chain items do not).
-        let help = err.downcast_ref::<crate::Help>().map(|h| h.help.clone());
-        let kind = if err.downcast_ref::<crate::context::Cancelled>().is_some() { ErrorKind::Cancelled } else { kind };
+        let kind = if cancelled { ErrorKind::Cancelled } else { kind };
         WireError { kind, message, causes, help }
     }
 

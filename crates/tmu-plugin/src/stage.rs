@@ -220,7 +220,8 @@ pub trait Stage: 'static {
 
     /// Checks, before any stage of the pipeline runs, that this stage can run: files its config
     /// names exist, options fit together. Cheap, no outputs. A data set stage whose files are
-    /// missing says here what to put where, so a run stops before any work.
+    /// missing says here what to put where, so a run stops before any work. The SDK also calls
+    /// it before every [`Stage::run`], so `run` need not repeat these checks.
     fn preflight(config: &Self::Config) -> anyhow::Result<()> {
         let _ = config;
         Ok(())

@@ -1,9 +1,10 @@
-//! Runs one stage in-process (through `Plugin::run`, panics caught) in a temporary folder.
+//! Runs one stage in-process (through `Plugin::run`, panics caught) in a temporary folder, after
+//! checking its config against the stage's schema as the host does.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use tmu_plugin::protocol::{RunRequest, RunResponse, WireError};
+use tmu_plugin::protocol::{ErrorKind, RunRequest, RunResponse, WireError};
 use tmu_plugin::{HostSink, Inputs, LogLevel, Plugin};
 
 /// A host that records progress and logs, and can cancel after a number of progress calls.
@@ -93,6 +94,7 @@ pub fn run_stage_with(
     options: &RunOptions,
     host: &dyn HostSink,
 ) -> Result<StageRun, WireError> {
+    check_schema(plugin, kind, &config)?;
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
     let work = dir.path().join("work");
@@ -111,4 +113,33 @@ pub fn run_stage_with(
     };
     let response = plugin.run(&request, host)?;
     Ok(StageRun { dir, response })
+}
+
+/// Refuses a config the stage's schema refuses, as the host does before any stage runs (a
+/// missing config is `{}`), so a test cannot pass a value no pipeline could.
+fn check_schema(plugin: &Plugin, kind: &str, config: &serde_json::Value) -> Result<(), WireError> {
+    let Some(stage) = plugin.describe().stages.into_iter().find(|s| s.kind == kind) else {
+        return Ok(()); // `Plugin::run` reports the unknown kind
+    };
+    let validator = jsonschema::options()
+        .build(&stage.config_schema)
+        .unwrap_or_else(|e| panic!("the config schema of `{kind}` does not compile: {e}"));
+    let empty = serde_json::json!({});
+    let config = if config.is_null() { &empty } else { config };
+    let errors: Vec<String> =
+        validator.iter_errors(config).map(|e| format!("{}: {e}", located(e.instance_path().as_str()))).collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(WireError {
+        kind: ErrorKind::Config,
+        message: format!("invalid config for `{kind}`: the schema refuses it"),
+        causes: errors,
+        help: None,
+    })
+}
+
+/// Where in the config a schema error is: its JSON pointer, or `config` for the table itself.
+fn located(pointer: &str) -> &str {
+    if pointer.is_empty() { "config" } else { pointer }
 }

@@ -56,19 +56,21 @@ fn the_column_holds_each_samples_margin() {
 #[test]
 fn bad_configs_and_inputs_say_why() {
     let (dir, _, _) = fixture();
+    // The schema refuses a misspelt key and an out-of-range value, in tests as in the host.
     let err = run_stage(tmu_plugin(), "features.margin", inputs(dir.path()), config("bacth_size = 8")).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Config);
-    assert!(err.causes[0].contains("unknown field `bacth_size`"), "{err:?}");
-
+    assert!(err.causes[0].contains("'bacth_size' was unexpected"), "{err:?}");
     let err = run_stage(tmu_plugin(), "features.margin", inputs(dir.path()), config("batch_size = 0")).unwrap_err();
-    assert!(err.message.contains("`batch_size` = 0 is out of range"), "{err:?}");
+    assert!(err.causes[0].starts_with("/batch_size: 0 is less than the minimum of 1"), "{err:?}");
+    // Preflight checks what the schema cannot say, before `run` is called.
+    let err = run_stage(tmu_plugin(), "features.margin", inputs(dir.path()), config("name = \"a b\"")).unwrap_err();
+    assert!(err.message.contains("is not a usable feature name"), "{err:?}");
 
     let other = blobs(BlobsSpec { n: 8, classes: 3, size: 4, ..Default::default() });
     other.write(&dir.path().join("data.safetensors")).unwrap();
     let err = run_stage(tmu_plugin(), "features.margin", inputs(dir.path()), config("")).unwrap_err();
-    assert!(err.message.starts_with("the model "), "{err:?}");
+    assert!(err.message.starts_with("input `data` (") && err.message.contains("does not fit the model"), "{err:?}");
     assert!(err.causes.iter().any(|c| c.contains("images are [1, 4, 4]")), "{err:?}");
-    assert_eq!(err.help.as_deref(), Some("wire the model trained on this data set"));
 }
 
 #[test]
@@ -78,6 +80,9 @@ fn the_plugin_describes_its_stage_and_its_examples_parse() {
     let s = &d.stages[0];
     assert_eq!(s.kind, "features.margin");
     assert_eq!(s.config_schema["properties"]["batch_size"]["maximum"], 65536);
+    // The container-level `#[serde(default)]` puts `Default::default()`'s values in the schema.
+    assert_eq!(s.config_schema["properties"]["batch_size"]["default"], 256);
+    assert_eq!(s.config_schema["properties"]["space"]["default"], "logit");
     for e in &s.examples {
         let c: tmu_example_margin::MarginConfig = tmu_plugin::serde_json::from_value(config(&e.config_toml)).unwrap();
         assert!(<tmu_example_margin::MarginFeature as tmu_plugin::Stage>::preflight(&c).is_ok(), "{}", e.title);

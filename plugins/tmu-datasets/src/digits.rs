@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tmu_plugin::artifact::{Dataset, DatasetMeta};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::output::{check_range, set_train_stats, write_train_test};
+use crate::output::{set_train_stats, write_train_test};
 use crate::rng::Rng;
 use crate::split::stratified;
 
@@ -84,12 +84,7 @@ impl Stage for Digits {
         vec![Example::new("the default 75/25 split", ""), Example::new("a larger test split", "test_fraction = 0.4")]
     }
 
-    fn preflight(config: &DigitsConfig) -> anyhow::Result<()> {
-        check_range("test_fraction", config.test_fraction, 0.01, 0.99)
-    }
-
     fn run(ctx: &mut Context, _inputs: &Inputs, config: DigitsConfig) -> anyhow::Result<()> {
-        Self::preflight(&config)?;
         let all = load();
         let (train_idx, test_idx) = stratified(&all.labels, config.test_fraction, &mut Rng::new(ctx.seed_for("split")));
         let mut train = all.subset(&train_idx);

@@ -12,7 +12,7 @@ use crate::imaging::{
     Channels, DecodeJob, Fit, OnCorrupt, Prep, ResizeFilter, decode_all, default_filter, default_fit,
     default_max_alloc_mb, default_max_dimension, default_on_corrupt, image_files, image_prep,
 };
-use crate::output::{check_range, set_train_stats, write_train_test};
+use crate::output::{set_train_stats, write_train_test};
 use crate::paths::{file_name, resolve_root, sorted_subdirs};
 use crate::rng::Rng;
 use crate::split::stratified;
@@ -83,7 +83,6 @@ fn layout_help(root: &Path) -> String {
 impl ImageFolderConfig {
     /// Checks the options and that the folders exist: (preprocessing, root, test folder).
     fn checked(&self) -> anyhow::Result<(Prep, PathBuf, Option<PathBuf>)> {
-        check_range("test_fraction", self.test_fraction, 0.01, 0.99)?;
         let prep = image_prep(self.size, self.channels, self.fit, self.filter, self.max_dimension, self.max_alloc_mb)?;
         let root = resolve_root(&self.root)?;
         if !root.is_dir() {

@@ -36,12 +36,3 @@ pub fn write_train_test(ctx: &mut Context, train: &Dataset, test: &Dataset) -> a
     }
     Ok(())
 }
-
-/// Fails with a message naming `field` unless `min <= value <= max`.
-pub fn check_range(field: &str, value: f64, min: f64, max: f64) -> anyhow::Result<()> {
-    if value.is_finite() && value >= min && value <= max {
-        Ok(())
-    } else {
-        anyhow::bail!("`{field}` = {value} is out of range: it must lie in [{min}, {max}]")
-    }
-}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tmu_plugin::artifact::{Dataset, Labels};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::output::{check_range, write_output};
+use crate::output::write_output;
 use crate::rng::Rng;
 use crate::split::stratified;
 
@@ -71,12 +71,7 @@ impl Stage for SplitShadow {
         ]
     }
 
-    fn preflight(config: &ShadowConfig) -> anyhow::Result<()> {
-        check_range("keep", config.keep, 0.05, 0.95)
-    }
-
     fn run(ctx: &mut Context, inputs: &Inputs, config: ShadowConfig) -> anyhow::Result<()> {
-        check_range("keep", config.keep, 0.05, 0.95)?;
         let read = |port: &str| -> anyhow::Result<Dataset> {
             let path = inputs.path(port)?;
             Dataset::read(path).with_context(|| format!("reading input `{port}` ({})", path.display()))
@@ -102,8 +97,7 @@ impl Stage for SplitShadow {
         write_output(ctx, "members", &members.subset(&kept))?;
         write_output(ctx, "retain", &members.subset(&retain))?;
         write_output(ctx, "forget", &members.subset(&forgotten))?;
-        let labels =
-            Labels::new(mask, members.ids.clone(), vec!["out".into(), "in".into()]).map_err(anyhow::Error::msg)?;
+        let labels = Labels::new(mask, members.ids.clone(), vec!["out".into(), "in".into()])?;
         let path = ctx.output_path("keep");
         labels.write(&path).with_context(|| format!("writing output `keep` ({})", path.display()))?;
         ctx.summary("index", config.index);

@@ -59,7 +59,6 @@ impl Stage for LabelsCorrect {
         let device = ctx.candle_device()?;
         let model_path = inputs.path("model")?;
         let net = Network::load(model_path, &device)
-            .map_err(|e| e.into_anyhow())
             .with_context(|| format!("reading input `model` ({})", model_path.display()))?;
         let data_path = inputs.path("data")?;
         let data =
@@ -67,13 +66,12 @@ impl Stage for LabelsCorrect {
         anyhow::ensure!(!data.is_empty(), "input `data` ({}) holds no samples", data_path.display());
         net.spec()
             .check_data(&data)
-            .map_err(|e| e.into_anyhow())
             .with_context(|| format!("model {} does not fit data {}", model_path.display(), data_path.display()))?;
         ctx.check_cancelled()?;
         let started = std::time::Instant::now();
-        let on_device = DeviceData::new(&data, &device).map_err(|e| e.into_anyhow())?;
-        let correct = predict(&net, &on_device, config.batch_size, false).map_err(|e| e.into_anyhow())?.correct();
-        let labels = Labels::easy_hard(&correct, data.ids.clone()).map_err(anyhow::Error::msg)?;
+        let on_device = DeviceData::new(&data, &device)?;
+        let correct = predict(&net, &on_device, config.batch_size, false)?.correct();
+        let labels = Labels::easy_hard(&correct, data.ids.clone())?;
         let out = ctx.output_path("labels");
         labels.write(&out).with_context(|| format!("writing {}", out.display()))?;
         let right = correct.iter().filter(|c| **c).count();

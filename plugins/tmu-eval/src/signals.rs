@@ -139,7 +139,7 @@ fn upload(sets: &Sets, device: &Device) -> anyhow::Result<Vec<(&'static str, Dev
     parts
         .into_iter()
         .map(|(name, d)| {
-            let data = DeviceData::new(d, device).map_err(|e| e.into_anyhow());
+            let data = DeviceData::new(d, device);
             Ok((name, data.with_context(|| format!("uploading `{name}` to the device"))?))
         })
         .collect()
@@ -154,15 +154,13 @@ fn run_model(
     batch: usize,
 ) -> anyhow::Result<Run> {
     let context = || format!("model `{label}` ({})", path.display());
-    let net = Network::load(path, device).map_err(|e| e.into_anyhow()).with_context(context)?;
+    let net = Network::load(path, device).with_context(context)?;
     for d in [&sets.candidates, &sets.forget, &sets.retain, &sets.test, &sets.population] {
-        net.spec().check_data(d).map_err(|e| e.into_anyhow()).with_context(context)?;
+        net.spec().check_data(d).with_context(context)?;
     }
-    let mut out = data.iter().map(|(name, d)| {
-        predict(&net, d, batch, false)
-            .map_err(|e| e.into_anyhow())
-            .with_context(|| format!("{} on `{name}`", context()))
-    });
+    let mut out = data
+        .iter()
+        .map(|(name, d)| predict(&net, d, batch, false).with_context(|| format!("{} on `{name}`", context())));
     let mut next = || out.next().expect("five sets");
     Ok(Run {
         candidates: next()?,

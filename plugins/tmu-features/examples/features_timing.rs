@@ -33,7 +33,7 @@ fn load_digits() -> anyhow::Result<Dataset> {
         source: "digits".into(),
         ..DatasetMeta::default()
     };
-    Dataset::new(images, [n, 1, 8, 8], labels, (0..n as u64).collect(), meta).map_err(anyhow::Error::msg)
+    Ok(Dataset::new(images, [n, 1, 8, 8], labels, (0..n as u64).collect(), meta)?)
 }
 
 /// User + system CPU seconds of this process so far (Linux `/proc/self/stat`, 100 ticks a

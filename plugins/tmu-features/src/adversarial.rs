@@ -8,15 +8,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tmu_nn::{DeviceData, Network, NnError};
+use tmu_nn::{DeviceData, Network};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::common::{
-    METRICS_OUTPUT, argmax, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
-    write_metrics_with_cost,
+    METRICS_OUTPUT, argmax, check_name, default_batch_size, upload, write_feature, write_metrics_with_cost,
 };
 use crate::pgd::{Pgd, kl_from_logits, pgd_attack};
 use tmu_nn::Cost;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Config of `features.adversarial`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -109,20 +109,13 @@ impl Stage for AdversarialFeature {
     }
 
     fn preflight(config: &AdversarialConfig) -> anyhow::Result<()> {
-        check_range("epsilon", config.epsilon, 0.0, 1.0)?;
-        if let Some(step) = config.step {
-            check_range("step", step, 0.0, 1.0)?;
-        }
-        check_range("steps", config.steps as f64, 1.0, 10000.0)?;
-        check_range("batch_size", config.batch_size as f64, 1.0, 65536.0)?;
         check_name(&config.name)
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: AdversarialConfig) -> anyhow::Result<()> {
-        Self::preflight(&config)?;
         let device = ctx.candle_device()?;
-        let net = load_model(inputs, &device)?;
-        let data = load_data(inputs, "data", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let data = data_on_port(inputs, "data", &net)?;
         let d = upload(&data, &device, "data")?;
         let start = Instant::now();
         let pgd = config.pgd();
@@ -133,7 +126,6 @@ impl Stage for AdversarialFeature {
         for first in (0..n).step_by(config.batch_size) {
             let len = config.batch_size.min(n - first);
             let (clean, adv) = attack_batch(&net, &d, first, len, &pgd, rng.as_mut())
-                .map_err(NnError::into_anyhow)
                 .with_context(|| format!("attacking samples {first}..{} of the `data` set", first + len))?;
             let labels = &data.labels[first..first + len];
             for (i, &y) in labels.iter().enumerate() {

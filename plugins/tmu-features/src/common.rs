@@ -1,61 +1,20 @@
-//! What every feature stage shares: reading the model and a data set that must fit it, config
-//! checks, and writing the one-column features artifact with its summary numbers and the
-//! metrics file with the stage's cost.
-
-use std::path::Path;
+//! What every feature stage shares: uploading data, config checks, and writing the one-column
+//! features artifact with its summary numbers and the metrics file with the stage's cost.
 
 use anyhow::Context as _;
 use tmu_nn::candle::Device;
-use tmu_nn::{Cost, DeviceData, Network, NnError};
+use tmu_nn::{Cost, DeviceData};
+use tmu_plugin::Context;
 use tmu_plugin::artifact::{Dataset, Features};
-use tmu_plugin::{Context, Inputs};
 
 /// Default batch size of the feature stages (inference and attack batches).
 pub fn default_batch_size() -> usize {
     256
 }
 
-/// Reads the model bound to port `model` onto `device`.
-pub fn load_model(inputs: &Inputs, device: &Device) -> anyhow::Result<Network> {
-    let path = inputs.path("model")?;
-    Network::load(path, device)
-        .map_err(NnError::into_anyhow)
-        .with_context(|| format!("reading model {}", path.display()))
-}
-
-/// Reads the data set bound to `port` and checks that `net` can take it (image shape, classes);
-/// an empty set is an error (there is nothing to compute a feature for).
-pub fn load_data(inputs: &Inputs, port: &str, net: &Network) -> anyhow::Result<Dataset> {
-    let path = inputs.path(port)?;
-    let data = Dataset::read(path).with_context(|| format!("reading `{port}` data set {}", path.display()))?;
-    check_fits(net, &data, port, path)?;
-    Ok(data)
-}
-
-/// Fails unless `data` (read from `path` for port `port`) is non-empty and fits `net`.
-pub fn check_fits(net: &Network, data: &Dataset, port: &str, path: &Path) -> anyhow::Result<()> {
-    if data.is_empty() {
-        anyhow::bail!("the `{port}` data set {} is empty: there is no sample to compute a feature for", path.display());
-    }
-    net.spec().check_data(data).map_err(NnError::into_anyhow).with_context(|| {
-        format!("the model does not fit the `{port}` data set {} (is it the model of this data?)", path.display())
-    })
-}
-
 /// Uploads `data` to `device`.
 pub fn upload(data: &Dataset, device: &Device, port: &str) -> anyhow::Result<DeviceData> {
-    DeviceData::new(data, device)
-        .map_err(NnError::into_anyhow)
-        .with_context(|| format!("uploading the `{port}` data set"))
-}
-
-/// Fails with a message naming `field` unless `min <= value <= max`.
-pub fn check_range(field: &str, value: f64, min: f64, max: f64) -> anyhow::Result<()> {
-    if value.is_finite() && value >= min && value <= max {
-        Ok(())
-    } else {
-        anyhow::bail!("`{field}` = {value} is out of range: it must lie in [{min}, {max}]")
-    }
+    DeviceData::new(data, device).with_context(|| format!("uploading the `{port}` data set"))
 }
 
 /// Fails unless `name` is a usable feature column name (non-empty, no spaces).
@@ -95,7 +54,6 @@ pub fn write_feature(ctx: &mut Context, name: &str, ids: &[u64], values: &[f64])
         anyhow::bail!("feature `{name}` of sample id {} is {} (not finite)", ids[i], values[i]);
     }
     let features = Features::new(values.iter().map(|&v| v as f32).collect(), ids.to_vec(), vec![name.to_string()])
-        .map_err(anyhow::Error::msg)
         .with_context(|| format!("building feature `{name}`"))?;
     let path = ctx.output_path("features");
     features.write(&path).with_context(|| format!("writing output `features` of stage `{}`", ctx.stage_name()))?;

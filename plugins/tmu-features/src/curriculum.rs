@@ -6,14 +6,12 @@ use std::time::Instant;
 use anyhow::Context as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tmu_nn::{NnError, predict};
+use tmu_nn::predict;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::common::{
-    METRICS_OUTPUT, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
-    write_metrics_with_cost,
-};
+use crate::common::{METRICS_OUTPUT, check_name, default_batch_size, upload, write_feature, write_metrics_with_cost};
 use tmu_nn::Cost;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Config of `features.curriculum`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -67,20 +65,16 @@ impl Stage for CurriculumFeature {
     }
 
     fn preflight(config: &CurriculumConfig) -> anyhow::Result<()> {
-        check_range("batch_size", config.batch_size as f64, 1.0, 65536.0)?;
         check_name(&config.name)
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: CurriculumConfig) -> anyhow::Result<()> {
-        Self::preflight(&config)?;
         let device = ctx.candle_device()?;
-        let net = load_model(inputs, &device)?;
-        let data = load_data(inputs, "data", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let data = data_on_port(inputs, "data", &net)?;
         let d = upload(&data, &device, "data")?;
         let start = Instant::now();
-        let p = predict(&net, &d, config.batch_size, false)
-            .map_err(NnError::into_anyhow)
-            .context("running the model over the `data` set")?;
+        let p = predict(&net, &d, config.batch_size, false).context("running the model over the `data` set")?;
         let seconds = start.elapsed().as_secs_f64();
         write_feature(ctx, &config.name, &data.ids, &p.losses)?;
         ctx.summary("accuracy", p.accuracy());

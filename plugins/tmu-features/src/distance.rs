@@ -6,16 +6,14 @@ use std::time::Instant;
 use anyhow::Context as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tmu_nn::{NnError, predict};
+use tmu_nn::predict;
 use tmu_plugin::artifact::Dataset;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::common::{
-    METRICS_OUTPUT, check_name, check_range, default_batch_size, load_data, load_model, upload, write_feature,
-    write_metrics_with_cost,
-};
+use crate::common::{METRICS_OUTPUT, check_name, default_batch_size, upload, write_feature, write_metrics_with_cost};
 use crate::knn::{Embedding, KnnOptions, Pool, knn_mean_distance};
 use tmu_nn::Cost;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Which reference samples may be a query's neighbours.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -108,23 +106,18 @@ impl Stage for DistanceFeature {
     }
 
     fn preflight(config: &DistanceConfig) -> anyhow::Result<()> {
-        check_range("k", config.k as f64, 1.0, 10000.0)?;
-        check_range("batch_size", config.batch_size as f64, 1.0, 65536.0)?;
         check_name(&config.name)
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: DistanceConfig) -> anyhow::Result<()> {
-        Self::preflight(&config)?;
         let device = ctx.candle_device()?;
-        let net = load_model(inputs, &device)?;
-        let query = load_data(inputs, "data", &net)?;
-        let reference = load_data(inputs, "reference", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let query = data_on_port(inputs, "data", &net)?;
+        let reference = data_on_port(inputs, "reference", &net)?;
         let start = Instant::now();
         let embed = |data: &Dataset, port: &str| {
             let d = upload(data, &device, port)?;
-            predict(&net, &d, config.batch_size, true)
-                .map_err(NnError::into_anyhow)
-                .with_context(|| format!("embedding the `{port}` data set"))
+            predict(&net, &d, config.batch_size, true).with_context(|| format!("embedding the `{port}` data set"))
         };
         let q = embed(&query, "data")?;
         ctx.check_cancelled()?;

@@ -20,16 +20,16 @@ use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tmu_nn::{Cost, DeviceData, Network, NnError, StepOutput, trained_samples};
+use tmu_nn::{Cost, DeviceData, Network, StepOutput, trained_samples};
 use tmu_plugin::artifact::Dataset;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::losses::{KlReduction, bad_teacher_loss};
 use crate::mixed::{Column, Mixed};
 use crate::train::{adam_config, train, training_json};
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.bad-teacher` (defaults: the authors' code).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -114,17 +114,14 @@ impl Stage for ForgetBadTeacher {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: BadTeacherConfig) -> Result<()> {
-        check_range("temperature", config.temperature, 0.01, 100.0)?;
-        check_range("retain_fraction", config.retain_fraction, 0.0, 1.0)?;
         let device = ctx.candle_device()?;
-        let student = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &student)?;
-        let forget = read_data(inputs, "forget", &student)?;
+        let student = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &student)?;
+        let forget = data_on_port(inputs, "forget", &student)?;
 
         let started = Instant::now();
-        let competent = student.clone_to(&device).map_err(NnError::into_anyhow)?;
-        let incompetent =
-            Network::new(student.spec().clone(), &device, ctx.seed_for("incompetent")).map_err(NnError::into_anyhow)?;
+        let competent = student.clone_to(&device)?;
+        let incompetent = Network::new(student.spec().clone(), &device, ctx.seed_for("incompetent"))?;
         let subset = retain_subset(&retain, config.retain_fraction, ctx.seed_for("retain-subset"));
         let mixed = Mixed::new(&subset, &forget, &device)?;
         let forget_rows = Column::f32(mixed.forget_mask(std::iter::repeat_n(true, forget.len())), &device)?;
@@ -141,7 +138,7 @@ impl Stage for ForgetBadTeacher {
         // Every training sample also goes through both teachers, forward only.
         let trained = trained_samples(&report);
         let cost = Cost { wall_seconds: seconds, train_samples: trained, forward_samples: 2 * trained };
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
         let accuracy = forget_accuracy(&student, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
         write_outputs(

@@ -14,13 +14,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{Cost, DeviceData, Network, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, Network, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::gradients::weights;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.ct` (defaults: DeepUnlearn's `kgltop5`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -122,14 +123,14 @@ impl Stage for ForgetCt {
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: CtConfig) -> Result<()> {
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
         let started = Instant::now();
         let transposed = transpose_conv_kernels(&net)?;
         if transposed == 0 {
             ctx.warn("the network has no conv kernel to transpose: this is fine-tuning with a cosine learning rate");
         }
-        let retain_data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
+        let retain_data = DeviceData::new(&retain, &device)?;
         let phases = [Phase { name: "retain", data: &retain_data, batch_size: config.batch_size, epochs: None }];
         let lr_at = |epoch| config.lr * cosine_factor(epoch, config.epochs);
         let seed = ctx.seed_for("train");

@@ -19,12 +19,3 @@ pub fn epochs() -> usize {
 pub fn one() -> f64 {
     1.0
 }
-
-/// Fails with a message naming `field` unless `value` is finite and within `[lo, hi]`.
-pub fn check_range(field: &str, value: f64, lo: f64, hi: f64) -> anyhow::Result<()> {
-    if value.is_finite() && (lo..=hi).contains(&value) {
-        Ok(())
-    } else {
-        anyhow::bail!("`{field}` = {value} is out of range: it must lie in [{lo}, {hi}]")
-    }
-}

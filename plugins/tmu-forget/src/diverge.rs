@@ -70,18 +70,18 @@ pub fn train_allowing_divergence<F>(
 where
     F: FnMut(&Network, Batch<'_>) -> tmu_nn::Result<StepOutput>,
 {
-    let last = net.clone_to(net.device()).map_err(NnError::into_anyhow)?;
+    let last = net.clone_to(net.device())?;
     let mut observer = Snapshots { ctx, last, kept_epochs: 0 };
     match train_loop(net, data, cfg, opts, &mut observer, loss_fn) {
         Ok(report) => Ok((Some(report), None)),
         Err(NnError::NonFinite { epoch, step, global_step, .. }) if on_divergence == OnDivergence::KeepLastEpoch => {
-            net.copy_weights_from(&observer.last).map_err(NnError::into_anyhow)?;
+            net.copy_weights_from(&observer.last)?;
             let kept_epochs = observer.kept_epochs;
             observer.ctx.warn(format!(
                 "training diverged at epoch {epoch}, step {step}; kept the weights after {kept_epochs} finite epoch(s)"
             ));
             Ok((None, Some(Divergence { epoch, step, global_step, kept_epochs })))
         }
-        Err(e) => Err(e.into_anyhow()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -3,12 +3,12 @@
 
 use anyhow::Result;
 use serde_json::{Map, Value, json};
-use tmu_nn::{DeviceData, Network, NnError, predict};
+use tmu_nn::{DeviceData, Network, predict};
 
 /// Eval-mode accuracy of `net` on `forget` overall and on each named group (a flag per forget
 /// sample); a group without samples gets `null`.
 pub fn forget_accuracy(net: &Network, forget: &DeviceData, groups: &[(&str, &[bool])]) -> Result<Value> {
-    let correct = predict(net, forget, 256, false).map_err(NnError::into_anyhow)?.correct();
+    let correct = predict(net, forget, 256, false)?.correct();
     let rate = |pick: &dyn Fn(usize) -> bool| {
         let (hit, n) = correct
             .iter()

@@ -11,12 +11,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{Cost, DeviceData, NnError, StepOutput, trained_samples};
+use tmu_nn::{Cost, DeviceData, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::train::{sgd_config, train, training_json};
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.finetune`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -68,10 +69,10 @@ impl Stage for ForgetFinetune {
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: FinetuneConfig) -> Result<()> {
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
         let started = Instant::now();
-        let data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
+        let data = DeviceData::new(&retain, &device)?;
         let cfg = sgd_config(config.lr, config.momentum, config.weight_decay, config.batch_size, config.epochs);
         let report = train(ctx, &net, &data, &cfg, serde_json::to_string(&config)?, |net, batch| {
             let logits = net.forward_t(batch.x, true)?;

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use tmu_nn::candle::{Tensor, Var};
-use tmu_nn::{DeviceData, Network, NnError};
+use tmu_nn::{DeviceData, Network};
 
 /// The trainable weights of `net` by name, in creation order.
 pub fn weights(net: &Network) -> Vec<(String, Var)> {
@@ -27,10 +27,10 @@ pub fn batch_gradients(
     let vars = weights(net);
     let mut samples = 0;
     for chunk in positions.chunks(batch_size.max(1)) {
-        let index = data.index_tensor(chunk).map_err(NnError::into_anyhow)?;
-        let (images, labels) = data.gather(&index).map_err(NnError::into_anyhow)?;
-        let x = net.normalise_u8(&images).map_err(NnError::into_anyhow)?;
-        let logits = net.forward_t(&x, false).map_err(NnError::into_anyhow)?;
+        let index = data.index_tensor(chunk)?;
+        let (images, labels) = data.gather(&index)?;
+        let x = net.normalise_u8(&images)?;
+        let logits = net.forward_t(&x, false)?;
         let grads = loss(&logits, &labels)?.backward()?;
         let per_weight = vars
             .iter()

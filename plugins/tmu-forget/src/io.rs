@@ -1,33 +1,10 @@
-//! Reading the inputs every unlearning stage shares (the original model, data sets checked
-//! against it, generalization labels) and writing its outputs (the model with its wall time,
-//! the metrics).
+//! What every unlearning stage shares besides `tmu_nn::{model_on_port, data_on_port}`: reading
+//! generalization labels, and writing its outputs (the model with its wall time, the metrics).
 
 use anyhow::{Context as _, Result, bail};
-use tmu_nn::candle::Device;
-use tmu_nn::{Cost, Network, NnError};
+use tmu_nn::{Cost, Network};
 use tmu_plugin::artifact::{Dataset, Labels, write_metrics};
 use tmu_plugin::{Context, Inputs};
-
-/// Reads the model on input `port` onto `device`.
-pub fn read_model(inputs: &Inputs, port: &str, device: &Device) -> Result<Network> {
-    let path = inputs.path(port)?;
-    Network::load(path, device)
-        .map_err(NnError::into_anyhow)
-        .with_context(|| format!("reading {port} model {}", path.display()))
-}
-
-/// Reads the data set on input `port` and checks that it fits `net` (image shape and classes).
-pub fn read_data(inputs: &Inputs, port: &str, net: &Network) -> Result<Dataset> {
-    let path = inputs.path(port)?;
-    let data = Dataset::read(path).with_context(|| format!("reading {port} set {}", path.display()))?;
-    net.spec().check_data(&data).map_err(NnError::into_anyhow).with_context(|| {
-        format!("the {port} set {} does not fit the model ({} classes)", path.display(), net.num_classes())
-    })?;
-    if data.is_empty() {
-        bail!("the {port} set {} is empty", path.display());
-    }
-    Ok(data)
-}
 
 /// Reads the generalization labels on input `port` for the samples of `forget` (in its order):
 /// `true` = easy (label 1), `false` = hard (label 0). Every forget id must have a label.
@@ -36,7 +13,6 @@ pub fn read_easy(inputs: &Inputs, port: &str, forget: &Dataset) -> Result<Vec<bo
     let labels = Labels::read(path).with_context(|| format!("reading {port} {}", path.display()))?;
     let aligned = labels
         .aligned_to(&forget.ids)
-        .map_err(anyhow::Error::msg)
         .with_context(|| format!("the {port} {} do not cover the forget set", path.display()))?;
     if let Some((i, l)) = aligned.iter().enumerate().find(|(_, l)| **l > 1) {
         bail!(
@@ -52,9 +28,7 @@ pub fn read_easy(inputs: &Inputs, port: &str, forget: &Dataset) -> Result<Vec<bo
 /// metadata.
 pub fn write_model(ctx: &Context, net: &Network, cost: &Cost) -> Result<()> {
     let path = ctx.output_path("model");
-    net.save_with_metadata(&path, &cost.metadata())
-        .map_err(NnError::into_anyhow)
-        .with_context(|| format!("writing model {}", path.display()))
+    net.save_with_metadata(&path, &cost.metadata()).with_context(|| format!("writing model {}", path.display()))
 }
 
 /// Writes what every unlearning stage ends with: `net` to the `model` output with its cost, the

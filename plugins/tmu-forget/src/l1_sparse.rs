@@ -14,15 +14,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::candle::Tensor;
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{Cost, DeviceData, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults::{self, check_range};
+use crate::defaults;
 use crate::gradients::weights;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::losses::{l1_norm, l1_weight};
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.l1-sparse` (defaults: the Unlearn-Sparse repository and paper).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -90,12 +91,11 @@ impl Stage for ForgetL1Sparse {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: L1SparseConfig) -> Result<()> {
-        check_range("alpha", config.alpha, 0.0, 1.0)?;
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
         let started = Instant::now();
-        let retain_data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
+        let retain_data = DeviceData::new(&retain, &device)?;
         let params: Vec<Tensor> = weights(&net).into_iter().map(|(_, v)| v.as_tensor().clone()).collect();
         let phases = [Phase { name: "retain", data: &retain_data, batch_size: config.batch_size, epochs: None }];
         let seed = ctx.seed_for("train");

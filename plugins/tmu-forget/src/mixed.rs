@@ -4,8 +4,8 @@
 //! code.
 
 use anyhow::{Context as _, Result};
+use tmu_nn::DeviceData;
 use tmu_nn::candle::{Device, Tensor};
-use tmu_nn::{DeviceData, NnError};
 use tmu_plugin::artifact::Dataset;
 
 /// Retain ∪ forget on the device; positions `0..retain_len` are retain samples, the rest are
@@ -18,10 +18,8 @@ pub struct Mixed {
 
 impl Mixed {
     pub fn new(retain: &Dataset, forget: &Dataset, device: &Device) -> Result<Self> {
-        let union = Dataset::concat(&[retain, forget])
-            .map_err(anyhow::Error::msg)
-            .context("joining the retain and forget sets")?;
-        let data = DeviceData::new(&union, device).map_err(NnError::into_anyhow)?;
+        let union = Dataset::concat(&[retain, forget]).context("joining the retain and forget sets")?;
+        let data = DeviceData::new(&union, device)?;
         Ok(Mixed { data, retain_len: retain.len(), forget_len: forget.len() })
     }
 

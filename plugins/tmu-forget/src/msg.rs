@@ -24,15 +24,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::candle::{Tensor, Var};
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{Cost, DeviceData, Network, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, Network, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage, derive_seed};
 
-use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
 use crate::gradients::{all_positions, summed_gradients, weights};
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Which weights MSG may re-initialise.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -208,14 +208,13 @@ impl Stage for ForgetMsg {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: MsgConfig) -> Result<()> {
-        check_range("init_rate", config.init_rate, 0.0, 1.0)?;
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
-        let forget = read_data(inputs, "forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
+        let forget = data_on_port(inputs, "forget", &net)?;
         let started = Instant::now();
-        let retain_data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let retain_data = DeviceData::new(&retain, &device)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
 
         // G = Σ ∇CE over batches of a random retain subset of |D_f| samples − Σ ∇CE over D_f's.
         let n = forget.len().min(retain.len());

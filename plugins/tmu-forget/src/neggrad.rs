@@ -16,16 +16,17 @@ use anyhow::Result;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tmu_nn::{Cost, DeviceData, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults::{self, check_range};
+use crate::defaults;
 use crate::diverge::{OnDivergence, train_allowing_divergence};
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::losses::{AscentBound, neggrad_loss};
 use crate::mixed::{Column, Mixed};
 use crate::train::{sgd_config, train_options, training_json};
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.neggrad`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -93,11 +94,10 @@ impl Stage for ForgetNegGrad {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: NegGradConfig) -> Result<()> {
-        check_range("alpha", config.alpha, 0.0, 100.0)?;
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
-        let forget = read_data(inputs, "forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
+        let forget = data_on_port(inputs, "forget", &net)?;
         let started = Instant::now();
         let mixed = Mixed::new(&retain, &forget, &device)?;
         let forget_rows = Column::f32(mixed.forget_mask(std::iter::repeat_n(true, forget.len())), &device)?;
@@ -118,7 +118,7 @@ impl Stage for ForgetNegGrad {
         }
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: trained, forward_samples: 0 };
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
         write_outputs(

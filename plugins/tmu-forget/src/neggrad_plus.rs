@@ -15,15 +15,16 @@ use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tmu_nn::{Cost, DeviceData, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage, derive_seed};
 
-use crate::defaults::{self, check_range};
+use crate::defaults;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::losses::neggrad_plus_loss;
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.neggrad-plus` (defaults: the RUM code).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -91,14 +92,13 @@ impl Stage for ForgetNegGradPlus {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: NegGradPlusConfig) -> Result<()> {
-        check_range("alpha", config.alpha, 0.0, 1.0)?;
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
-        let forget = read_data(inputs, "forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
+        let forget = data_on_port(inputs, "forget", &net)?;
         let started = Instant::now();
-        let retain_data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let retain_data = DeviceData::new(&retain, &device)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
         let seed = ctx.seed_for("train");
         let mut stream = ForgetStream::new(&forget_data, config.batch_size, seed);
         let mut forget_samples = 0u64;

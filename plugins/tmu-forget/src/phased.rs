@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use tmu_nn::candle::{Tensor, Var};
 use tmu_nn::train::StepProgress;
-use tmu_nn::{DeviceData, EpochStats, Network, NnError, Optimizer, OptimizerConfig, StepOutput, TrainObserver};
+use tmu_nn::{DeviceData, EpochStats, Network, Optimizer, OptimizerConfig, StepOutput, TrainObserver};
 use tmu_plugin::{Context, derive_seed};
 
 /// One pass per epoch over `data` in batches of `batch_size`.
@@ -126,10 +126,10 @@ pub fn train_phases<F>(
 where
     F: FnMut(&Network, PhaseBatch<'_>) -> tmu_nn::Result<StepOutput>,
 {
-    let mut opt = Optimizer::new(optimizer, net.trainable_vars()).map_err(NnError::into_anyhow)?;
+    let mut opt = Optimizer::new(optimizer, net.trainable_vars())?;
     let count = |p: &Phase| batches(&(0..p.data.len() as u32).collect::<Vec<_>>(), p.batch_size).len() as u64;
     let total_steps: u64 = (0..epochs).map(|e| phases.iter().filter(|p| p.runs_in(e)).map(count).sum::<u64>()).sum();
-    let last = net.clone_to(net.device()).map_err(NnError::into_anyhow)?;
+    let last = net.clone_to(net.device())?;
     let mut report = PhasedReport { history: Vec::new(), steps: 0, train_samples: 0, diverged: None };
     'epochs: for epoch in 0..epochs {
         let started = Instant::now();
@@ -146,13 +146,12 @@ where
             let mut losses = Vec::new();
             let mut samples = 0;
             for (step, indices) in batches(&order, phase.batch_size).into_iter().enumerate() {
-                ctx.on_step(&StepProgress { epoch, epochs, global_step: report.steps, total_steps })
-                    .map_err(NnError::into_anyhow)?;
-                let index = phase.data.index_tensor(indices).map_err(NnError::into_anyhow)?;
-                let (images, y) = phase.data.gather(&index).map_err(NnError::into_anyhow)?;
-                let x = net.normalise_u8(&images).map_err(NnError::into_anyhow)?;
+                ctx.on_step(&StepProgress { epoch, epochs, global_step: report.steps, total_steps })?;
+                let index = phase.data.index_tensor(indices)?;
+                let (images, y) = phase.data.gather(&index)?;
+                let x = net.normalise_u8(&images)?;
                 let batch = PhaseBatch { phase: k, epoch, step, index: &index, x: &x, y: &y, rng: &mut rng };
-                let out = loss_fn(net, batch).map_err(NnError::into_anyhow)?;
+                let out = loss_fn(net, batch)?;
                 let mut grads = out.loss.backward()?;
                 for (var, scale) in &hooks.grad_scale {
                     if let Some(g) = grads.get(var.as_tensor()) {
@@ -160,9 +159,9 @@ where
                         grads.insert(var.as_tensor(), scaled);
                     }
                 }
-                opt.step(&grads, lr).map_err(NnError::into_anyhow)?;
+                opt.step(&grads, lr)?;
                 if let Some(after) = hooks.after_step.as_mut() {
-                    after().map_err(NnError::into_anyhow)?;
+                    after()?;
                 }
                 losses.push(out.loss.detach());
                 samples += indices.len();
@@ -173,7 +172,7 @@ where
             let values: Vec<f32> =
                 if losses.is_empty() { Vec::new() } else { Tensor::stack(&losses, 0)?.to_vec1::<f32>()? };
             if values.iter().any(|l| !l.is_finite()) {
-                net.copy_weights_from(&last).map_err(NnError::into_anyhow)?;
+                net.copy_weights_from(&last)?;
                 ctx.warn(format!(
                     "the loss became non-finite in epoch {} ({} pass); kept the weights after {epoch} finite epoch(s)",
                     epoch + 1,
@@ -193,7 +192,7 @@ where
                 lr,
             });
         }
-        last.copy_weights_from(net).map_err(NnError::into_anyhow)?;
+        last.copy_weights_from(net)?;
         let stats = EpochStats {
             epoch: epoch + 1,
             steps: report.history.iter().filter(|h| h.epoch == epoch + 1).map(|h| h.steps).sum(),
@@ -203,7 +202,7 @@ where
             lr,
             seconds: started.elapsed().as_secs_f64(),
         };
-        ctx.on_epoch(net, &stats).map_err(NnError::into_anyhow)?;
+        ctx.on_epoch(net, &stats)?;
     }
     Ok(report)
 }

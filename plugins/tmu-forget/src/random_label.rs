@@ -12,15 +12,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{Cost, DeviceData, NnError, StepOutput, trained_samples};
+use tmu_nn::{Cost, DeviceData, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::defaults;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::mixed::{Column, Mixed};
 use crate::relabel::random_wrong_labels;
 use crate::train::{sgd_config, train, training_json};
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.random-label`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -77,9 +78,9 @@ impl Stage for ForgetRandomLabel {
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: RandomLabelConfig) -> Result<()> {
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
-        let forget = read_data(inputs, "forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
+        let forget = data_on_port(inputs, "forget", &net)?;
         let started = Instant::now();
         let mixed = Mixed::new(&retain, &forget, &device)?;
         let k = net.num_classes();
@@ -101,7 +102,7 @@ impl Stage for ForgetRandomLabel {
         })?;
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[])?;
         ctx.summary("forget_accuracy", accuracy["forget"].clone());
         write_outputs(

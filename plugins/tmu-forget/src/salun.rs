@@ -20,15 +20,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::candle::{DType, Tensor, Var};
 use tmu_nn::loss::{cross_entropy, per_sample_cross_entropy};
-use tmu_nn::{Cost, DeviceData, Network, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, Network, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults::{self, check_range};
+use crate::defaults;
 use crate::evaluate::forget_accuracy;
 use crate::gradients::{all_positions, summed_gradients, weights};
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::sgd_optimizer;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.salun` (defaults: the Unlearn-Saliency repository's CIFAR-10 example).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -149,14 +150,13 @@ impl Stage for ForgetSalun {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: SalunConfig) -> Result<()> {
-        check_range("mask_fraction", config.mask_fraction, 0.0, 1.0)?;
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
-        let forget = read_data(inputs, "forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
+        let forget = data_on_port(inputs, "forget", &net)?;
         let started = Instant::now();
-        let retain_data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let retain_data = DeviceData::new(&retain, &device)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
         let (masks, mask_samples) = saliency_mask(&net, &forget_data, config.batch_size, config.mask_fraction)?;
         let salient: f64 = masks
             .iter()

@@ -16,15 +16,15 @@ use anyhow::Result;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tmu_nn::{Cost, DeviceData, NnError, StepOutput};
+use tmu_nn::{Cost, DeviceData, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
 use crate::losses::{scrub_max_loss, scrub_min_loss};
 use crate::phased::{Phase, StepHooks, train_phases};
 use crate::train::adam_optimizer;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.scrub` (defaults: the SCRUB repository's small-scale notebook).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -147,15 +147,14 @@ impl Stage for ForgetScrub {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: ScrubConfig) -> Result<()> {
-        check_range("lr", config.lr, 0.0, 10.0)?;
         let device = ctx.candle_device()?;
-        let student = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &student)?;
-        let forget = read_data(inputs, "forget", &student)?;
+        let student = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &student)?;
+        let forget = data_on_port(inputs, "forget", &student)?;
         let started = Instant::now();
-        let teacher = student.clone_to(&device).map_err(NnError::into_anyhow)?;
-        let retain_data = DeviceData::new(&retain, &device).map_err(NnError::into_anyhow)?;
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let teacher = student.clone_to(&device)?;
+        let retain_data = DeviceData::new(&retain, &device)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
         let phases = [
             Phase {
                 name: "max",

@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tmu_nn::candle::{DType, Tensor, Var};
 use tmu_nn::loss::cross_entropy;
-use tmu_nn::{Cost, DeviceData, Network, NnError};
+use tmu_nn::{Cost, DeviceData, Network};
 use tmu_plugin::artifact::Dataset;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults::check_range;
 use crate::evaluate::forget_accuracy;
 use crate::gradients::{all_positions, batch_gradients, weights};
-use crate::io::{read_data, read_model, write_outputs};
+use crate::io::write_outputs;
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.ssd` (defaults: the SSD repository).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -118,16 +118,14 @@ impl Stage for ForgetSsd {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: SsdConfig) -> Result<()> {
-        check_range("lambda", config.lambda, 0.0, 1000.0)?;
-        check_range("alpha", config.alpha, 0.0, 1e6)?;
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
-        let forget = read_data(inputs, "forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
+        let forget = data_on_port(inputs, "forget", &net)?;
         let started = Instant::now();
-        let full = Dataset::concat(&[&retain, &forget]).map_err(anyhow::Error::msg).context("joining D_r and D_f")?;
-        let full_data = DeviceData::new(&full, &device).map_err(NnError::into_anyhow)?;
-        let forget_data = DeviceData::new(&forget, &device).map_err(NnError::into_anyhow)?;
+        let full = Dataset::concat(&[&retain, &forget]).context("joining D_r and D_f")?;
+        let full_data = DeviceData::new(&full, &device)?;
+        let forget_data = DeviceData::new(&forget, &device)?;
         ctx.progress(0, 2, "Fisher information on D_f");
         let (forget_imp, forget_samples) = importance(&net, &forget_data, config.batch_size)?;
         ctx.check_cancelled()?;

@@ -13,14 +13,15 @@ use serde_json::json;
 use tmu_nn::{Cost, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults::{self, check_range};
+use crate::defaults;
 use crate::evaluate::forget_accuracy;
-use crate::io::{read_data, read_easy, read_model, write_outputs};
+use crate::io::{read_easy, write_outputs};
 use crate::losses::{HardTreatment, tmu_loss};
 use crate::mixed::{Column, Mixed};
 use crate::noise::add_row_noise;
 use crate::relabel::random_wrong_labels;
 use crate::train::{sgd_config, train, training_json};
+use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.tmu` (defaults: the method spec's forgetting step).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -118,12 +119,10 @@ impl Stage for ForgetTmu {
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: TmuConfig) -> Result<()> {
-        check_range("noise_std", config.noise_std, 0.0, 10.0)?;
-        check_range("ascent_weight", config.ascent_weight, 0.0, 100.0)?;
         let device = ctx.candle_device()?;
-        let net = read_model(inputs, "model", &device)?;
-        let retain = read_data(inputs, "retain", &net)?;
-        let forget = read_data(inputs, "forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let retain = data_on_port(inputs, "retain", &net)?;
+        let forget = data_on_port(inputs, "forget", &net)?;
         let easy = read_easy(inputs, "labels", &forget)?;
         let hard: Vec<bool> = easy.iter().map(|e| !e).collect();
         let n_hard = hard.iter().filter(|h| **h).count();
@@ -155,7 +154,7 @@ impl Stage for ForgetTmu {
         let seconds = started.elapsed().as_secs_f64();
         let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: 0 };
 
-        let forget_data = tmu_nn::DeviceData::new(&forget, &device).map_err(tmu_nn::NnError::into_anyhow)?;
+        let forget_data = tmu_nn::DeviceData::new(&forget, &device)?;
         let accuracy = forget_accuracy(&net, &forget_data, &[("easy", &easy), ("hard", &hard)])?;
         let hard_ids: Vec<u64> = forget.ids.iter().zip(&hard).filter(|(_, h)| **h).map(|(id, _)| *id).collect();
         let wrong_labels: Vec<_> = (0..forget.len())

@@ -6,8 +6,8 @@ use anyhow::Result;
 use serde_json::json;
 use tmu_nn::optim::{AdamConfig, SgdConfig};
 use tmu_nn::{
-    Batch, DeviceData, Network, NnError, OptimizerConfig, StepOutput, StopReason, TrainConfig, TrainOptions,
-    TrainReport, train_loop,
+    Batch, DeviceData, Network, OptimizerConfig, StepOutput, StopReason, TrainConfig, TrainOptions, TrainReport,
+    train_loop,
 };
 use tmu_plugin::Context;
 
@@ -57,7 +57,7 @@ where
 {
     let work_dir = ctx.work_dir().to_path_buf();
     let opts = train_options(ctx, &work_dir, &fingerprint);
-    train_loop(net, data, cfg, &opts, ctx, loss_fn).map_err(NnError::into_anyhow)
+    Ok(train_loop(net, data, cfg, &opts, ctx, loss_fn)?)
 }
 
 /// The stage's training options: seeded from its `train` stream, checkpoints in `work_dir` (at

@@ -138,11 +138,10 @@ impl Stage for PredictorApply {
             }
         };
 
-        let labels = Labels::easy_hard(&easy, ids.clone()).map_err(anyhow::Error::msg)?;
+        let labels = Labels::easy_hard(&easy, ids.clone())?;
         let out = ctx.output_path("labels");
         labels.write(&out).with_context(|| format!("writing {}", out.display()))?;
-        let scores = Features::new(p_easy.iter().map(|&p| p as f32).collect(), ids.clone(), vec!["p_easy".into()])
-            .map_err(anyhow::Error::msg)?;
+        let scores = Features::new(p_easy.iter().map(|&p| p as f32).collect(), ids.clone(), vec!["p_easy".into()])?;
         let out = ctx.output_path("scores");
         scores.write(&out).with_context(|| format!("writing {}", out.display()))?;
         // The prediction's cost (the diagnostics against `truth` are not part of the method).

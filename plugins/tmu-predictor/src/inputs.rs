@@ -25,7 +25,6 @@ pub fn read_features(inputs: &Inputs, port: &str) -> anyhow::Result<Features> {
         }
     }
     let joined = Features::join(&parts.iter().collect::<Vec<_>>())
-        .map_err(anyhow::Error::msg)
         .with_context(|| format!("joining the feature artifacts of input `{port}` ({}) by sample id", sources()))?;
     if joined.rows() == 0 {
         bail!("input `{port}` holds no samples");
@@ -79,7 +78,6 @@ pub fn read_easy(inputs: &Inputs, port: &str, ids: Option<&[u64]>) -> anyhow::Re
         Some(ids) => {
             let aligned = labels
                 .aligned_to(ids)
-                .map_err(anyhow::Error::msg)
                 .with_context(|| format!("aligning input `{port}` ({}) to the features", path.display()))?;
             Ok((aligned.iter().map(|&l| l == 1).collect(), ids.to_vec()))
         }

@@ -86,7 +86,6 @@ fn labelled(
     let labels = Labels::read(l).with_context(|| format!("reading `{set}_labels` of point {label}"))?;
     let easy = labels
         .aligned_to(&features.ids)
-        .map_err(anyhow::Error::msg)
         .with_context(|| format!("matching `{set}_labels` to `{set}_features` of point {label} by sample id"))?;
     Ok(Some(LabelledFeatures {
         names: features.names.clone(),

@@ -40,7 +40,7 @@ impl Stage for FeaturesJoin {
             .map(|a| Features::read(&a.path).with_context(|| format!("reading `{}` ({})", a.source, a.path.display())))
             .collect::<anyhow::Result<_>>()?;
         let refs: Vec<&Features> = parts.iter().collect();
-        let joined = Features::join(&refs).map_err(anyhow::Error::msg).context("joining input `features`")?;
+        let joined = Features::join(&refs).context("joining input `features`")?;
         let out = ctx.output_path("features");
         joined.write(&out).with_context(|| format!("writing {}", out.display()))?;
         ctx.summary("samples", joined.rows());

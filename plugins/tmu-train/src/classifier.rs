@@ -8,8 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tmu_nn::optim::{OptimizerConfig, Schedule};
 use tmu_nn::{
-    ArchName, ArchOptions, Augment, Cost, DeviceData, Network, NetworkSpec, NnError, StopRules, TrainConfig,
-    TrainOptions, fit, trained_samples,
+    ArchName, ArchOptions, Augment, Cost, DeviceData, Network, NetworkSpec, StopRules, TrainConfig, TrainOptions, fit,
+    trained_samples,
 };
 use tmu_plugin::artifact::Dataset;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
@@ -194,12 +194,11 @@ impl Stage for TrainClassifier {
             "checkpoint_interval = {} is outside 0 to 86400 seconds",
             config.checkpoint_interval
         );
-        config.train_config().validate().map_err(NnError::into_anyhow)
+        Ok(config.train_config().validate()?)
     }
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: ClassifierConfig) -> anyhow::Result<()> {
         let started = Instant::now();
-        Self::preflight(&config)?;
         let arch = config.arch_options.resolve(config.arch).map_err(anyhow::Error::msg)?;
         let train_cfg = config.train_config();
         let data_path = inputs.path("data")?;
@@ -216,10 +215,9 @@ impl Stage for TrainClassifier {
         let device = ctx.candle_device()?;
         let spec = NetworkSpec::for_dataset(arch, &data);
         let net = Network::new(spec, &device, ctx.seed_for(&config.stream("init")))
-            .map_err(NnError::into_anyhow)
             .with_context(|| format!("building {} for {}", config.arch.as_str(), data_path.display()))?;
-        let train_data = DeviceData::new(&data, &device).map_err(NnError::into_anyhow)?;
-        let eval_data = eval.as_ref().map(|e| DeviceData::new(e, &device)).transpose().map_err(NnError::into_anyhow)?;
+        let train_data = DeviceData::new(&data, &device)?;
+        let eval_data = eval.as_ref().map(|e| DeviceData::new(e, &device)).transpose()?;
         ctx.info(format!(
             "training {} on {} samples of {:?} ({} classes) on {}",
             config.arch.as_str(),
@@ -241,14 +239,14 @@ impl Stage for TrainClassifier {
             eval_batch_size: config.eval_batch_size,
             eval_accuracy: None,
         };
-        let report = fit(&net, &train_data, &train_cfg, &options, &mut observer).map_err(NnError::into_anyhow)?;
+        let report = fit(&net, &train_data, &train_cfg, &options, &mut observer)?;
         let eval_accuracy = observer.eval_accuracy;
         let seconds = started.elapsed().as_secs_f64();
         // The per-epoch accuracy on `eval` is monitoring, but it is in the wall time: counted.
         let monitored = eval.as_ref().map_or(0, |e| e.len() * report.history.len()) as u64;
         let cost = Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: monitored };
         let out = ctx.output_path("model");
-        net.save_with_metadata(&out, &cost.metadata()).map_err(NnError::into_anyhow)?;
+        net.save_with_metadata(&out, &cost.metadata())?;
         let metrics = serde_json::json!({
             "epochs": report.history.len(),
             "steps": report.steps,

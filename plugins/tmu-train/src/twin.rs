@@ -14,8 +14,8 @@ use serde_json::json;
 use tmu_nn::optim::{AdamConfig, OptimizerConfig};
 use tmu_nn::train::StepProgress;
 use tmu_nn::{
-    Control, Cost, DeviceData, EpochStats, Network, NnError, TrainConfig, TrainObserver, TrainOptions, evaluate, fit,
-    predict, trained_samples,
+    Control, Cost, DeviceData, EpochStats, Network, TrainConfig, TrainObserver, TrainOptions, data_on_port, evaluate,
+    fit, model_on_port, predict, trained_samples,
 };
 use tmu_plugin::artifact::{Dataset, Labels, write_metrics};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
@@ -116,12 +116,9 @@ impl Stage for TwinBuild {
 
     fn run(ctx: &mut Context, inputs: &Inputs, config: TwinConfig) -> Result<()> {
         let device = ctx.candle_device()?;
-        let model_path = inputs.path("model")?;
-        let net = Network::load(model_path, &device)
-            .map_err(NnError::into_anyhow)
-            .with_context(|| format!("reading model {}", model_path.display()))?;
-        let members = read_data(inputs, "members", &net)?;
-        let twin = read_data(inputs, "twin_forget", &net)?;
+        let net = model_on_port(inputs, "model", &device)?;
+        let members = data_on_port(inputs, "members", &net)?;
+        let twin = data_on_port(inputs, "twin_forget", &net)?;
         let member_ids: HashSet<u64> = members.ids.iter().copied().collect();
         if let Some(id) = twin.ids.iter().find(|id| member_ids.contains(id)) {
             bail!(
@@ -131,12 +128,11 @@ impl Stage for TwinBuild {
         }
 
         let started = Instant::now();
-        let twin_data = DeviceData::new(&twin, &device).map_err(NnError::into_anyhow)?;
-        let easy = predict(&net, &twin_data, config.eval_batch_size, false).map_err(NnError::into_anyhow)?.correct();
+        let twin_data = DeviceData::new(&twin, &device)?;
+        let easy = predict(&net, &twin_data, config.eval_batch_size, false)?.correct();
         let n_easy = easy.iter().filter(|e| **e).count();
-        let union =
-            Dataset::concat(&[&members, &twin]).map_err(anyhow::Error::msg).context("joining members and twin set")?;
-        let union_data = DeviceData::new(&union, &device).map_err(NnError::into_anyhow)?;
+        let union = Dataset::concat(&[&members, &twin]).context("joining members and twin set")?;
+        let union_data = DeviceData::new(&union, &device)?;
         let cfg = TrainConfig {
             epochs: config.max_epochs,
             batch_size: config.batch_size,
@@ -151,7 +147,7 @@ impl Stage for TwinBuild {
             fingerprint_extra: format!("twin.build|{}", serde_json::to_string(&config)?),
         };
         let mut observer = FitObserver { ctx, twin: &twin_data, config: &config, fits: Vec::new() };
-        let report = fit(&net, &union_data, &cfg, &options, &mut observer).map_err(NnError::into_anyhow)?;
+        let report = fit(&net, &union_data, &cfg, &options, &mut observer)?;
         let fits = observer.fits;
         let seconds = started.elapsed().as_secs_f64();
 
@@ -161,21 +157,18 @@ impl Stage for TwinBuild {
         let cost =
             Cost { wall_seconds: seconds, train_samples: trained_samples(&report), forward_samples: forward as u64 };
         let out = ctx.output_path("model");
-        net.save_with_metadata(&out, &cost.metadata())
-            .map_err(NnError::into_anyhow)
-            .with_context(|| format!("writing model {}", out.display()))?;
+        net.save_with_metadata(&out, &cost.metadata()).with_context(|| format!("writing model {}", out.display()))?;
         let labels_path = ctx.output_path("labels");
-        Labels::easy_hard(&easy, twin.ids.clone())
-            .map_err(anyhow::Error::msg)?
+        Labels::easy_hard(&easy, twin.ids.clone())?
             .write(&labels_path)
             .with_context(|| format!("writing labels {}", labels_path.display()))?;
 
         let twin_accuracy = match fits.last() {
             Some(f) => f.twin_accuracy,
-            None => evaluate(&net, &twin_data, config.eval_batch_size).map_err(NnError::into_anyhow)?,
+            None => evaluate(&net, &twin_data, config.eval_batch_size)?,
         };
-        let members_data = DeviceData::new(&members, &device).map_err(NnError::into_anyhow)?;
-        let members_accuracy = evaluate(&net, &members_data, config.eval_batch_size).map_err(NnError::into_anyhow)?;
+        let members_data = DeviceData::new(&members, &device)?;
+        let members_accuracy = evaluate(&net, &members_data, config.eval_batch_size)?;
         let reached = twin_accuracy >= config.target_fit;
         if !reached {
             ctx.warn(format!(
@@ -211,20 +204,6 @@ impl Stage for TwinBuild {
         });
         write_metrics(&metrics_path, &metrics).with_context(|| format!("writing metrics {}", metrics_path.display()))
     }
-}
-
-/// Reads the data set on `port` and checks it against the model.
-fn read_data(inputs: &Inputs, port: &str, net: &Network) -> Result<Dataset> {
-    let path = inputs.path(port)?;
-    let data = Dataset::read(path).with_context(|| format!("reading {port} {}", path.display()))?;
-    net.spec()
-        .check_data(&data)
-        .map_err(NnError::into_anyhow)
-        .with_context(|| format!("{port} {} does not fit the model", path.display()))?;
-    if data.is_empty() {
-        bail!("{port} {} is empty", path.display());
-    }
-    Ok(data)
 }
 
 /// The fit of one epoch, as written to metrics.

@@ -343,6 +343,9 @@ fn read_out(pending: &mut Pending, sums: &mut EpochSums, epoch: usize, step: usi
             step: first + i + 1,
             global_step: global_step - back + 1,
             loss,
+            advice: tmu_plugin::Advice::new(
+                "lower the learning rate, add warm-up (schedule = { kind = \"one-cycle\" }) or check the input data",
+            ),
         });
     }
     sums.loss += losses.iter().map(|&l| f64::from(l)).sum::<f64>();

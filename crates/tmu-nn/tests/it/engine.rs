@@ -134,7 +134,7 @@ fn a_non_finite_loss_stops_training_naming_epoch_and_step() {
     })
     .unwrap_err();
     match &err {
-        NnError::NonFinite { epoch: 2, step: 3, global_step: 9, loss } => assert!(loss.is_nan()),
+        NnError::NonFinite { epoch: 2, step: 3, global_step: 9, loss, .. } => assert!(loss.is_nan()),
         other => panic!("unexpected error: {other}"),
     }
     assert_eq!(err.to_string(), "training diverged: the loss is NaN at epoch 2, step 3 of the epoch (global step 9)");

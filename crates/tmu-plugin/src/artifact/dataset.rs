@@ -54,14 +54,19 @@ impl Dataset {
         labels: Vec<u32>,
         ids: Vec<u64>,
         meta: DatasetMeta,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ArtifactError> {
         let d = Dataset { images, shape, labels, ids, extra_labels: BTreeMap::new(), meta };
         d.validate()?;
         Ok(d)
     }
 
     /// Checks shapes, label ranges, id uniqueness and statistics; the message says what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks that the parts fit together.
+    pub fn validate(&self) -> Result<(), ArtifactError> {
+        self.problems().map_err(ArtifactError::Inconsistent)
+    }
+
+    fn problems(&self) -> Result<(), String> {
         let [n, c, h, w] = self.shape;
         if self.images.len() != n * c * h * w {
             return Err(format!(
@@ -152,7 +157,7 @@ impl Dataset {
     }
 
     /// Concatenates data sets of the same image shape and classes (metadata of the first is kept).
-    pub fn concat(parts: &[&Dataset]) -> Result<Dataset, String> {
+    pub fn concat(parts: &[&Dataset]) -> Result<Dataset, ArtifactError> {
         let first = parts.first().ok_or("nothing to concatenate")?;
         let mut out = Dataset {
             images: Vec::new(),
@@ -164,10 +169,10 @@ impl Dataset {
         };
         for p in parts {
             if p.shape[1..] != first.shape[1..] {
-                return Err(format!("image shapes differ: {:?} and {:?}", &first.shape[1..], &p.shape[1..]));
+                return Err(format!("image shapes differ: {:?} and {:?}", &first.shape[1..], &p.shape[1..]).into());
             }
             if p.meta.classes != first.meta.classes {
-                return Err("class lists differ".to_string());
+                return Err("class lists differ".into());
             }
             out.images.extend_from_slice(&p.images);
             out.labels.extend_from_slice(&p.labels);
@@ -193,7 +198,7 @@ impl Dataset {
 
     /// Writes the artifact atomically.
     pub fn write(&self, path: &Path) -> Result<(), ArtifactError> {
-        self.validate().map_err(|p| ArtifactError::invalid(path, p))?;
+        self.validate().map_err(|e| e.at(path))?;
         let mut w = ContainerWriter::new(ArtifactKind::Dataset);
         w.meta_json(META_CLASSES, &self.meta.classes)
             .meta_json(META_MEAN, &self.meta.mean)
@@ -236,7 +241,7 @@ impl Dataset {
             extra_labels,
             meta,
         };
-        d.validate().map_err(|p| ArtifactError::invalid(path, p))?;
+        d.validate().map_err(|e| e.at(path))?;
         Ok(d)
     }
 }

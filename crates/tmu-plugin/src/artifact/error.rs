@@ -21,11 +21,35 @@ pub enum ArtifactError {
     Tensor { path: PathBuf, name: String, problem: String },
     #[error("{}: {problem}", path.display())]
     Invalid { path: PathBuf, problem: String },
+    /// An artifact built in memory whose parts do not fit together (lengths, ids, labels).
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// The problem of an inconsistent in-memory artifact, as `?` converts it.
+impl From<String> for ArtifactError {
+    fn from(problem: String) -> Self {
+        ArtifactError::Inconsistent(problem)
+    }
+}
+
+impl From<&str> for ArtifactError {
+    fn from(problem: &str) -> Self {
+        ArtifactError::Inconsistent(problem.to_string())
+    }
 }
 
 impl ArtifactError {
     pub fn invalid(path: impl Into<PathBuf>, problem: impl Into<String>) -> Self {
         ArtifactError::Invalid { path: path.into(), problem: problem.into() }
+    }
+
+    /// Names the file an inconsistency was found in (other errors name theirs already).
+    pub fn at(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            ArtifactError::Inconsistent(problem) => ArtifactError::Invalid { path: path.into(), problem },
+            e => e,
+        }
     }
 
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -19,13 +19,18 @@ pub struct Features {
 }
 
 impl Features {
-    pub fn new(values: Vec<f32>, ids: Vec<u64>, names: Vec<String>) -> Result<Self, String> {
+    pub fn new(values: Vec<f32>, ids: Vec<u64>, names: Vec<String>) -> Result<Self, ArtifactError> {
         let f = Features { values, ids, names };
         f.validate()?;
         Ok(f)
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks that the parts fit together.
+    pub fn validate(&self) -> Result<(), ArtifactError> {
+        self.problems().map_err(ArtifactError::Inconsistent)
+    }
+
+    fn problems(&self) -> Result<(), String> {
         let (n, f) = (self.ids.len(), self.names.len());
         if f == 0 {
             return Err("a features artifact needs at least one column".to_string());
@@ -60,13 +65,13 @@ impl Features {
 
     /// Joins feature sets column-wise by sample id (rows in the order of the first set).
     /// Every set must hold exactly the same ids.
-    pub fn join(parts: &[&Features]) -> Result<Features, String> {
+    pub fn join(parts: &[&Features]) -> Result<Features, ArtifactError> {
         let first = parts.first().ok_or("nothing to join")?;
         let mut names = Vec::new();
         let mut positions = Vec::new();
         for p in parts {
             if p.rows() != first.rows() {
-                return Err(format!("feature sets have {} and {} rows", first.rows(), p.rows()));
+                return Err(format!("feature sets have {} and {} rows", first.rows(), p.rows()).into());
             }
             let index: std::collections::HashMap<u64, usize> =
                 p.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
@@ -90,7 +95,7 @@ impl Features {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), ArtifactError> {
-        self.validate().map_err(|p| ArtifactError::invalid(path, p))?;
+        self.validate().map_err(|e| e.at(path))?;
         ContainerWriter::new(ArtifactKind::Features)
             .meta_json(META_NAMES, &self.names)
             .f32("values", vec![self.rows(), self.cols()], &self.values)
@@ -111,7 +116,7 @@ impl Features {
             ));
         }
         let f = Features { values, ids: c.u64_vec("ids")?, names };
-        f.validate().map_err(|p| ArtifactError::invalid(path, p))?;
+        f.validate().map_err(|e| e.at(path))?;
         Ok(f)
     }
 }

@@ -18,18 +18,23 @@ pub struct Labels {
 }
 
 impl Labels {
-    pub fn new(labels: Vec<u32>, ids: Vec<u64>, names: Vec<String>) -> Result<Self, String> {
+    pub fn new(labels: Vec<u32>, ids: Vec<u64>, names: Vec<String>) -> Result<Self, ArtifactError> {
         let l = Labels { labels, ids, names };
         l.validate()?;
         Ok(l)
     }
 
     /// Generalization labels: 1 = easy (the gold model classifies the sample correctly).
-    pub fn easy_hard(easy: &[bool], ids: Vec<u64>) -> Result<Self, String> {
+    pub fn easy_hard(easy: &[bool], ids: Vec<u64>) -> Result<Self, ArtifactError> {
         Labels::new(easy.iter().map(|&e| u32::from(e)).collect(), ids, vec!["hard".into(), "easy".into()])
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks that the parts fit together.
+    pub fn validate(&self) -> Result<(), ArtifactError> {
+        self.problems().map_err(ArtifactError::Inconsistent)
+    }
+
+    fn problems(&self) -> Result<(), String> {
         if self.labels.len() != self.ids.len() {
             return Err(format!("{} labels for {} ids", self.labels.len(), self.ids.len()));
         }
@@ -52,14 +57,21 @@ impl Labels {
     }
 
     /// The label of each id in `ids` (an error names the first id that has none).
-    pub fn aligned_to(&self, ids: &[u64]) -> Result<Vec<u32>, String> {
+    pub fn aligned_to(&self, ids: &[u64]) -> Result<Vec<u32>, ArtifactError> {
         let index: std::collections::HashMap<u64, u32> =
             self.ids.iter().copied().zip(self.labels.iter().copied()).collect();
-        ids.iter().map(|id| index.get(id).copied().ok_or_else(|| format!("sample id {id} has no label"))).collect()
+        ids.iter()
+            .map(|id| {
+                index
+                    .get(id)
+                    .copied()
+                    .ok_or_else(|| ArtifactError::Inconsistent(format!("sample id {id} has no label")))
+            })
+            .collect()
     }
 
     pub fn write(&self, path: &Path) -> Result<(), ArtifactError> {
-        self.validate().map_err(|p| ArtifactError::invalid(path, p))?;
+        self.validate().map_err(|e| e.at(path))?;
         ContainerWriter::new(ArtifactKind::Labels)
             .meta_json(META_NAMES, &self.names)
             .u32("labels", &self.labels)
@@ -73,7 +85,7 @@ impl Labels {
             .meta_json(META_NAMES)?
             .ok_or_else(|| ArtifactError::invalid(path, "metadata `tmu.label_names` is missing"))?;
         let l = Labels { labels: c.u32_vec("labels")?, ids: c.u64_vec("ids")?, names };
-        l.validate().map_err(|p| ArtifactError::invalid(path, p))?;
+        l.validate().map_err(|e| e.at(path))?;
         Ok(l)
     }
 }

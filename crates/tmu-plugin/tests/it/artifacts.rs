@@ -45,11 +45,14 @@ fn dataset_validation_names_the_problem() {
     let d = tiny_dataset();
     let mut bad = d.clone();
     bad.labels[1] = 7;
-    assert_eq!(bad.validate().unwrap_err(), "label 7 of sample 1 (id 11) is out of range: there are 2 classes");
+    assert_eq!(
+        bad.validate().unwrap_err().to_string(),
+        "label 7 of sample 1 (id 11) is out of range: there are 2 classes"
+    );
     let mut dup = d.clone();
     dup.ids[2] = 10;
-    assert_eq!(dup.validate().unwrap_err(), "sample id 10 appears more than once");
-    assert!(Dataset::concat(&[&d, &d]).unwrap_err().contains("appears more than once"));
+    assert_eq!(dup.validate().unwrap_err().to_string(), "sample id 10 appears more than once");
+    assert!(Dataset::concat(&[&d, &d]).unwrap_err().to_string().contains("appears more than once"));
 }
 
 fn expect_err(path: &Path) -> String {
@@ -101,7 +104,7 @@ fn features_join_by_id_and_round_trip() {
     assert_eq!(Features::read(&p).unwrap(), j);
 
     let c = Features::new(vec![1.0, 2.0, 3.0], vec![7, 8, 100], vec!["cf".into()]).unwrap();
-    assert_eq!(Features::join(&[&a, &c]).unwrap_err(), "sample id 9 missing from features [\"cf\"]");
+    assert_eq!(Features::join(&[&a, &c]).unwrap_err().to_string(), "sample id 9 missing from features [\"cf\"]");
 }
 
 #[test]
@@ -109,7 +112,7 @@ fn labels_align_and_metrics_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let l = Labels::easy_hard(&[true, false, true], vec![5, 6, 7]).unwrap();
     assert_eq!(l.aligned_to(&[7, 5]).unwrap(), vec![1, 1]);
-    assert_eq!(l.aligned_to(&[8]).unwrap_err(), "sample id 8 has no label");
+    assert_eq!(l.aligned_to(&[8]).unwrap_err().to_string(), "sample id 8 has no label");
     let p = dir.path().join("l.safetensors");
     l.write(&p).unwrap();
     assert_eq!(Labels::read(&p).unwrap(), l);

@@ -8,7 +8,7 @@ use tmu_plugin::{ArtifactKind, Context, Inputs, NullHost, ResultExt, Signature, 
 #[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Config {
-    /// What to do: `ok`, `fail`, `panic`, `forget-output`.
+    /// What to do: `ok`, `fail`, `panic`, `forget-output`, `unready`, `cancel-deep`, `advise`.
     #[serde(default = "ok")]
     mode: String,
     /// A number with a range.
@@ -22,6 +22,15 @@ fn ok() -> String {
 }
 
 struct Probe;
+
+/// A library's typed error, converted with a plain `?`.
+#[derive(Debug, thiserror::Error)]
+enum Wrapper {
+    #[error("cancelled")]
+    Cancelled(#[source] tmu_plugin::Cancelled),
+    #[error("training diverged")]
+    Diverged(#[source] tmu_plugin::Advice),
+}
 
 impl Stage for Probe {
     const KIND: &'static str = "test.probe";
@@ -42,6 +51,10 @@ impl Stage for Probe {
             "fail" => Err(std::io::Error::other("disk on fire")).help("try another disk"),
             "panic" => panic!("probe exploded"),
             "forget-output" => Ok(()),
+            "unready" => panic!("run was called although preflight refused the config"),
+            // A typed error that wraps the cancellation as its source, with context on top.
+            "cancel-deep" => Err(anyhow::Error::new(Wrapper::Cancelled(tmu_plugin::Cancelled)).context("step 3")),
+            "advise" => Err(Wrapper::Diverged(tmu_plugin::Advice::new("lower the learning rate")).into()),
             _ => {
                 ctx.summary("seed", ctx.seed());
                 let path = ctx.output_path("metrics");
@@ -116,7 +129,7 @@ fn description_carries_schema_with_docs_and_ranges() {
     let s = &d.stages[0];
     assert_eq!(s.kind, "test.probe");
     let props = &s.config_schema["properties"];
-    assert_eq!(props["mode"]["description"], "What to do: `ok`, `fail`, `panic`, `forget-output`.");
+    assert!(props["mode"]["description"].as_str().unwrap().starts_with("What to do: `ok`, `fail`"));
     assert_eq!(props["level"]["maximum"], 5);
     assert_eq!(s.config_schema["additionalProperties"], false);
 }
@@ -133,4 +146,27 @@ fn preflight_checks_without_running() {
     r.preflight = true;
     let e = tmu_plugin().run(&r, &NullHost).unwrap_err();
     assert_eq!((e.message.as_str(), e.help.as_deref()), ("data not found", Some("put it there")));
+}
+
+#[test]
+fn preflight_runs_before_every_run() {
+    // Without the host's preflight pass, the SDK still refuses before `run` is called.
+    let dir = tempfile::tempdir().unwrap();
+    let e = tmu_plugin().run(&request(dir.path(), serde_json::json!({"mode": "unready"})), &NullHost).unwrap_err();
+    assert_eq!(
+        (e.kind, e.message.as_str(), e.help.as_deref()),
+        (ErrorKind::Failed, "data not found", Some("put it there"))
+    );
+}
+
+#[test]
+fn cancellation_and_advice_are_found_anywhere_in_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = tmu_plugin().run(&request(dir.path(), serde_json::json!({"mode": "cancel-deep"})), &NullHost).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled, "{e:?}");
+    assert_eq!((e.message.as_str(), e.causes.as_slice()), ("step 3", &["cancelled".to_string()][..]));
+    let e = tmu_plugin().run(&request(dir.path(), serde_json::json!({"mode": "advise"})), &NullHost).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Failed);
+    assert_eq!((e.message.as_str(), e.help.as_deref()), ("training diverged", Some("lower the learning rate")));
+    assert!(e.causes.is_empty(), "the advice is help, not a cause: {:?}", e.causes);
 }

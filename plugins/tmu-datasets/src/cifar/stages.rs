@@ -106,13 +106,6 @@ impl Default for Cifar100Config {
     }
 }
 
-fn check_limit(limit: Option<usize>) -> anyhow::Result<()> {
-    if limit == Some(0) {
-        bail!("`limit` must be at least 1 (leave it out to read everything)");
-    }
-    Ok(())
-}
-
 /// Reads both splits of a located data set: label columns per `labels` (binary: label byte
 /// order; python: the pickle keys).
 fn read_splits(
@@ -218,12 +211,10 @@ impl Stage for Cifar10 {
     }
 
     fn preflight(config: &Cifar10Config) -> anyhow::Result<()> {
-        check_limit(config.limit)?;
         locate(&resolve_root(&config.root)?, Variant::Cifar10, config.format).map(drop)
     }
 
     fn run(ctx: &mut Context, _inputs: &Inputs, config: Cifar10Config) -> anyhow::Result<()> {
-        Self::preflight(&config)?;
         let layout = locate(&resolve_root(&config.root)?, Variant::Cifar10, config.format)?;
         let label = LabelByte { name: "label", classes: 10 };
         let (train, test) = read_splits(ctx, &layout, &[("labels", label)], config.limit)?;
@@ -272,12 +263,10 @@ impl Stage for Cifar100 {
     }
 
     fn preflight(config: &Cifar100Config) -> anyhow::Result<()> {
-        check_limit(config.limit)?;
         locate(&resolve_root(&config.root)?, Variant::Cifar100, config.format).map(drop)
     }
 
     fn run(ctx: &mut Context, _inputs: &Inputs, config: Cifar100Config) -> anyhow::Result<()> {
-        Self::preflight(&config)?;
         let layout = locate(&resolve_root(&config.root)?, Variant::Cifar100, config.format)?;
         let coarse = LabelByte { name: "coarse label", classes: 20 };
         let fine = LabelByte { name: "fine label", classes: 100 };

@@ -4,8 +4,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tmu_plugin::artifact::Dataset;
 
-use crate::output::check_range;
-
 /// How the forget set is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -167,7 +165,6 @@ impl ForgetConfig {
 
     /// With `data`, the checked strategy; without, `None` once the fields are consistent.
     fn check_with(&self, data: Option<&Dataset>) -> anyhow::Result<Option<Strategy>> {
-        check_range("holdout", self.holdout, 0.01, 0.9)?;
         let s = self.strategy;
         let unused = |field: &str, set: bool| -> anyhow::Result<()> {
             if set {

@@ -3,8 +3,6 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::output::check_range;
-
 /// Resampling filter of the resize (fast_image_resize's convolutions, Pillow's kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -106,8 +104,5 @@ pub fn image_prep(
     max_dimension: u32,
     max_alloc_mb: u64,
 ) -> anyhow::Result<Prep> {
-    check_range("size", f64::from(size), 8.0, 1024.0)?;
-    check_range("max_dimension", f64::from(max_dimension), 1.0, 65535.0)?;
-    check_range("max_alloc_mb", max_alloc_mb as f64, 1.0, 4096.0)?;
     Ok(Prep { size, channels, fit, filter, max_dimension, max_bytes: max_alloc_mb << 20 })
 }

@@ -15,7 +15,7 @@ use crate::imaging::{
     Channels, DecodeJob, Fit, OnCorrupt, Prep, ResizeFilter, decode_all, default_filter, default_fit,
     default_max_alloc_mb, default_max_dimension, default_on_corrupt, image_prep,
 };
-use crate::output::{check_range, set_train_stats, write_train_test};
+use crate::output::{set_train_stats, write_train_test};
 use crate::paths::resolve_root;
 use crate::rng::Rng;
 use crate::split::stratified;
@@ -121,8 +121,6 @@ impl VggFace2Config {
     /// Checks the options and that the image folder (and a required box file) exist:
     /// (preprocessing, root, image folder).
     fn checked(&self) -> anyhow::Result<(Prep, PathBuf, PathBuf)> {
-        check_range("test_fraction", self.test_fraction, 0.01, 0.99)?;
-        check_range("margin", f64::from(self.margin), 0.0, 2.0)?;
         if self.max_images_per_identity == Some(0) {
             bail!("`max_images_per_identity` must be at least 1");
         }

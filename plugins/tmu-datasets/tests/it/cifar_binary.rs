@@ -132,7 +132,9 @@ fn malformed_files_name_file_and_place() {
     fs::write(&meta, CIFAR10_NAMES.join("\n")).unwrap();
 
     let e = error(run("dataset.cifar10", &format!("{root}\nlimit = 0")));
-    assert_eq!(e.message, "`limit` must be at least 1 (leave it out to read everything)");
+    // The schema refuses it (minimum 1), as the host does before anything runs.
+    assert_eq!((e.kind, e.causes.len()), (tmu_plugin::protocol::ErrorKind::Config, 1), "{e:?}");
+    assert!(e.causes[0].starts_with("/limit: ") && e.causes[0].contains("minimum"), "{e:?}");
     assert!(run("dataset.cifar10", &root).is_ok(), "the repaired files read again");
 }
 

@@ -50,5 +50,6 @@ fn stage_splits_stratified_and_seeded() {
 #[test]
 fn bad_fraction_is_refused() {
     let e = common::error(run("dataset.digits", "test_fraction = 1.5"));
-    assert_eq!(e.message, "`test_fraction` = 1.5 is out of range: it must lie in [0.01, 0.99]");
+    assert_eq!((e.kind, e.causes.len()), (tmu_plugin::protocol::ErrorKind::Config, 1), "{e:?}");
+    assert!(e.causes[0].starts_with("/test_fraction: ") && e.causes[0].contains("maximum"), "{e:?}");
 }

@@ -137,7 +137,8 @@ fn errors_name_the_folder_or_file() {
     assert_eq!(output(&r, "train").len() + output(&r, "test").len(), 5);
 
     let e = error(run("dataset.image-folder", &format!("root = {}\nsize = 4", toml_path(dir.path()))));
-    assert_eq!(e.message, "`size` = 4 is out of range: it must lie in [8, 1024]");
+    assert_eq!((e.kind, e.causes.len()), (tmu_plugin::protocol::ErrorKind::Config, 1), "{e:?}");
+    assert!(e.causes[0].starts_with("/size: ") && e.causes[0].contains("minimum"), "{e:?}");
 }
 
 /// A PNG of a few dozen bytes whose header declares `w x h` pixels of 16-bit RGB: what a

@@ -186,8 +186,8 @@ fn impossible_requests_are_refused_precisely() {
     assert!(e.help.unwrap().starts_with("valid values: 0 0, 1 1, 2 2"));
     let e = fail(&data, "class = \"cat\"");
     assert_eq!(e.message, "class `cat` does not exist: the data has 10 (indices 0..=9)");
-    let e = fail(&data, "class = 3\nfraction = 1.5");
-    assert_eq!(e.message, "`fraction` = 1.5 is out of range: it must lie in (0, 1]");
+    let e = fail(&data, "class = 3\nfraction = 0.0");
+    assert_eq!(e.message, "`fraction` = 0 is out of range: it must lie in (0, 1]");
     let e = fail(&data, "class = 3\nfraction = 0.001");
     assert_eq!(
         e.message,
@@ -196,7 +196,8 @@ fn impossible_requests_are_refused_precisely() {
     let e = fail(&data, "strategy = \"class-count\"\nclass = 3\ncount = 500");
     assert_eq!(e.message, "`count` = 500, but class 3 (3) has only 137 member samples");
     let e = fail(&data, "holdout = 0.95\nclass = 1");
-    assert_eq!(e.message, "`holdout` = 0.95 is out of range: it must lie in [0.01, 0.9]");
+    assert_eq!((e.kind, e.causes.len()), (tmu_plugin::protocol::ErrorKind::Config, 1), "{e:?}");
+    assert!(e.causes[0].starts_with("/holdout: ") && e.causes[0].contains("maximum"), "{e:?}");
     let e = fail(&data, "strategy = \"random\"");
     assert_eq!(e.message, "strategy `random` needs exactly one of `count` and `fraction`");
     let e = fail(&data, "strategy = \"class-fraction\"");

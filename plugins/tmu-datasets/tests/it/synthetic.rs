@@ -55,5 +55,6 @@ fn knobs_switch_difficulty_off() {
     assert!(train.extra_labels["difficulty"].iter().all(|&d| d == 0));
 
     let e = error(run("dataset.synthetic", "overlap = 2.0"));
-    assert_eq!(e.message, "`overlap` = 2 is out of range: it must lie in [0, 1]");
+    assert_eq!((e.kind, e.causes.len()), (tmu_plugin::protocol::ErrorKind::Config, 1), "{e:?}");
+    assert!(e.causes[0].starts_with("/overlap: ") && e.causes[0].contains("maximum"), "{e:?}");
 }

@@ -42,18 +42,12 @@ pub fn run_model(
     batch: usize,
 ) -> anyhow::Result<ModelRun> {
     let context = || format!("model `{label}` ({})", path.display());
-    let net = Network::load(path, device).map_err(|e| e.into_anyhow()).with_context(context)?;
+    let net = Network::load(path, device).with_context(context)?;
     for (name, d) in [("retain", &sets.retain), ("forget", &sets.forget), ("test", &sets.test)] {
-        net.spec()
-            .check_data(d)
-            .map_err(|e| e.into_anyhow())
-            .with_context(|| format!("{} does not fit input `{name}`", context()))?;
+        net.spec().check_data(d).with_context(|| format!("{} does not fit input `{name}`", context()))?;
     }
-    let run = |d, name: &str| {
-        predict(&net, d, batch, false)
-            .map_err(|e| e.into_anyhow())
-            .with_context(|| format!("running {} on `{name}`", context()))
-    };
+    let run =
+        |d, name: &str| predict(&net, d, batch, false).with_context(|| format!("running {} on `{name}`", context()));
     Ok(ModelRun {
         acc_retain: run(&data.retain, "retain")?.accuracy(),
         acc_test: run(&data.test, "test")?.accuracy(),

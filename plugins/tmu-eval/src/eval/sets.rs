@@ -86,7 +86,6 @@ pub fn read_sets(inputs: &Inputs, population: MiaPopulation) -> anyhow::Result<S
             }
             let aligned = labels
                 .aligned_to(&forget.ids)
-                .map_err(anyhow::Error::msg)
                 .with_context(|| format!("aligning input `predicted` ({}) to `forget`", path.display()))?;
             Some(aligned.iter().map(|&l| l == 1).collect())
         }

@@ -234,7 +234,7 @@ fn mismatched_inputs_are_clear_errors() {
     let text = format!("{}: {}", e.message, e.causes.join(": "));
     assert!(text.contains("has no label"), "{text}");
 
-    let e = run_eval(&s.paths, &[("other", "other")], &[], "mia_alphas = [1.5]").unwrap_err();
+    let e = run_eval(&s.paths, &[("other", "other")], &[], "mia_alphas = [1.0]").unwrap_err();
     assert!(e.message.contains("mia_alphas"), "{e:?}");
 }
 

@@ -42,7 +42,7 @@ fn a_forget_set_with_other_classes_is_refused() {
     for kind in ["forget.neggrad", "forget.random-label", "forget.bad-teacher"] {
         let text = full_message(&error(run(kind, inputs.clone(), "", 0)));
         assert!(
-            text.contains("the forget set") && text.contains("does not fit the model (4 classes)"),
+            text.contains("input `forget`") && text.contains("does not fit the model (4 classes)"),
             "{kind}: {text}"
         );
         assert!(text.contains("class0") && text.contains("class3"), "{kind}: both class lists are shown: {text}");
@@ -53,8 +53,12 @@ fn a_forget_set_with_other_classes_is_refused() {
 fn out_of_range_settings_are_refused() {
     let f = fixture(2);
     let labels = f.labels(&[true, false]);
+    // A range the schema states is refused by the schema (as by the host), before the stage runs.
     let text = full_message(&error(run("forget.tmu", f.inputs(Some(&labels)), "noise_std = -0.1", 0)));
-    assert_eq!(text, "`noise_std` = -0.1 is out of range: it must lie in [0, 10]");
+    assert_eq!(
+        text,
+        "invalid config for `forget.tmu`: the schema refuses it: /noise_std: -0.1 is less than the minimum of 0.0"
+    );
     let text = full_message(&error(run("forget.tmu", f.inputs(Some(&labels)), "lr = 0.1\nsmoothing = 1", 0)));
     assert!(text.contains("smoothing"), "{text}");
 }
