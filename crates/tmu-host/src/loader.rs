@@ -68,7 +68,7 @@ pub fn load(path: &Path) -> Result<LoadedPlugin, PluginError> {
         crate::hash::hash_file(path).map_err(|source| PluginError::Read { path: path.to_path_buf(), source })?;
 
     // SAFETY: loading a library runs its initialisers: plugins are trusted code, named by the
-    // user (see DESIGN.md, "Errors and trust").
+    // user (ARCHITECTURE.md, "Cross-cutting rules").
     let library = unsafe { Library::new(path) }.map_err(|e| {
         let reason = error_chain(&e);
         PluginError::Open { path: path.to_path_buf(), missing: missing_library(&reason, path), reason }

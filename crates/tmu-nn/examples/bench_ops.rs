@@ -1,5 +1,5 @@
 //! Times single ops on the CPU, candle 0.11's own against `tmu_nn::ops`, on the reference case of
-//! `shared/CANDLE.md`: a 3x3 stride-1 convolution, batch 128, 64 -> 64 channels, 32x32 (forward,
+//! a ResNet-18 stage on CIFAR: a 3x3 stride-1 convolution, batch 128, 64 -> 64 channels, 32x32 (forward,
 //! input gradient, weight gradient) and batch norm on its output (forward, backward). Best of
 //! several runs each.
 //!
