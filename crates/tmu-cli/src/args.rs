@@ -104,6 +104,9 @@ pub enum Command {
         #[arg(long, value_name = "NAME", requires = "pipeline")]
         instance: Option<String>,
     },
+    /// Create an out-of-tree plugin project with one feature stage (`features.<NAME>`), its
+    /// test and a pipeline that uses it, ready for `cargo test` and `cargo build --release`.
+    NewPlugin(NewPluginArgs),
     /// Write the JSON Schema of pipeline files, with every loaded stage's config schema.
     Schema {
         /// Write to this file instead of standard output.
@@ -174,4 +177,20 @@ pub enum ExecutorArg {
     /// Each stage instance as a Slurm job (sbatch), with dependencies between them; the `[slurm]`
     /// table of the pipeline file sets partition, account, time, GPUs and extra options.
     Slurm,
+}
+
+#[derive(Debug, Args)]
+pub struct NewPluginArgs {
+    /// The plugin's name: lowercase letters, digits and `-`, starting with a letter. The crate is
+    /// `tmu-<NAME>` (so `tmu` finds `libtmu_<NAME>` beside itself too), the stage `features.<NAME>`.
+    pub name: String,
+    /// The folder to create the project in (default: `./tmu-<NAME>`); it must not exist.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// Depend on the tmu crates of this checkout (default: the one this `tmu` was built from).
+    #[arg(long, value_name = "DIR", conflicts_with = "git")]
+    pub tmu: Option<PathBuf>,
+    /// Depend on the tmu crates from this git repository instead (optionally `URL#REV`).
+    #[arg(long, value_name = "URL")]
+    pub git: Option<String>,
 }

@@ -1,4 +1,5 @@
-//! `tmu`: run, check, plan, describe and schema for tmu pipelines; verify and gc for the runs folder.
+//! `tmu`: run, check, plan, describe and schema for tmu pipelines; verify and gc for the runs
+//! folder; new-plugin for plugin authors.
 //!
 //! Plugins load from the binary's folder (`libtmu_*`), `[plugins] paths` in the pipeline file,
 //! `--plugin-path` and `TMU_PLUGIN_PATH`; each file loaded is named on stderr. Results go to
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         Command::Status { pipeline, runs_dir } => commands::status(pipeline, runs_dir, &cli.plugins),
         Command::Describe { kind } => commands::describe(kind.as_deref(), &cli.plugins),
         Command::Schema { output } => commands::schema(output.as_deref(), &cli.plugins),
+        Command::NewPlugin(args) => commands::new_plugin(args),
         Command::Stage { runs_dir, trust_cache, pipeline, instance } => {
             commands::stage(runs_dir, *trust_cache, pipeline.as_deref(), instance.as_deref(), &cli.plugins)
         }

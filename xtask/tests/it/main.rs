@@ -1,5 +1,7 @@
-//! xtask's integration tests: the whole workspace's house rules (tidy) and the shipped TOML files.
+//! xtask's integration tests: the whole workspace's house rules (tidy), the shipped TOML files,
+//! and the SDK crates' packaging.
 
+mod package;
 mod tidy;
 mod toml_files;
 

@@ -2,6 +2,7 @@
 
 mod describe;
 mod gc;
+mod new_plugin;
 mod plan;
 pub(crate) mod run;
 mod schema;
@@ -11,6 +12,7 @@ mod verify;
 
 pub use describe::describe;
 pub use gc::gc;
+pub use new_plugin::new_plugin;
 pub use plan::{check, plan};
 pub use run::run;
 pub use schema::schema;

@@ -190,3 +190,41 @@ fn the_shipped_pipelines_check_and_stop_cleanly_without_their_data() {
         assert!(!ws.runs().join(&name).exists(), "{path}: a stage ran");
     }
 }
+
+#[test]
+fn a_new_plugin_builds_out_of_tree_passes_its_test_and_runs_its_pipeline() {
+    let first_party: Vec<&Path> = first_party_plugins().iter().map(|p| p.as_path()).collect();
+    example_plugin(); // its compiled dependencies are the new plugin's
+    let ws = Workspace::new();
+    let made =
+        tmu(&ws, &[], &["new-plugin", "entropy", "--path", "tmu-entropy", "--tmu", &root().display().to_string()]).ok();
+    assert!(made.stdout.starts_with("created tmu-entropy with the stage `features.entropy`"), "{}", made.stdout);
+    let project = ws.path().join("tmu-entropy");
+    // Offline, the new project resolves to the crates the example's lock file pins (a third
+    // party, online, resolves its own).
+    std::fs::copy(root().join("examples/tmu-example-margin/Cargo.lock"), project.join("Cargo.lock")).unwrap();
+    let manifest = project.join("Cargo.toml");
+    cargo(&["test", "--quiet"], &manifest, &out_of_tree_dir());
+    let json = cargo(&["build", "--quiet", "--message-format=json"], &manifest, &out_of_tree_dir());
+    let lib = json
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "tmu_entropy")
+        .flat_map(|m| m["filenames"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f.as_str().map(std::path::PathBuf::from))
+        .find(|f| f.to_string_lossy().ends_with(std::env::consts::DLL_SUFFIX))
+        .expect("cargo built the new plugin's library");
+
+    // Its pipeline as generated, with the library where this test built it (not target/release).
+    let pipeline = std::fs::read_to_string(project.join("pipeline.toml")).unwrap();
+    let pipeline =
+        pipeline.replace("paths = [\"target/release\"]", &format!("paths = [{:?}]", lib.display().to_string()));
+    assert!(pipeline.contains(&lib.display().to_string()), "the template's plugin path changed:\n{pipeline}");
+    std::fs::write(project.join("pipeline.toml"), pipeline).unwrap();
+    let run = tmu(&ws, &first_party, &["run", "tmu-entropy/pipeline.toml"]).ok();
+    assert!(run.stderr.contains("loaded plugin tmu-entropy 0.1.0 (1 stage)"), "{}", run.stderr);
+    let f = Features::read(&ws.runs().join("entropy-demo/entropy/features.safetensors")).unwrap();
+    assert_eq!(f.names, ["entropy"]);
+    assert!(f.values.iter().all(|&v| (0.0..=10f32.ln() + 1e-5).contains(&v)), "entropies outside [0, ln 10]");
+    assert!(f.values.iter().any(|&v| v > 0.01), "a 3-epoch MLP is not certain of every digit");
+}
