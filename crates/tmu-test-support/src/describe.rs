@@ -1,10 +1,10 @@
 //! Checks of a plugin's self-description that every plugin wants: its examples are valid
-//! configs, and its config schemas are closed, documented and defaulted.
+//! configs and run, and its config schemas are closed, documented and defaulted.
 
 use tmu_plugin::protocol::PluginDescription;
-use tmu_plugin::{Plugin, Stage};
+use tmu_plugin::{Inputs, Plugin, Stage};
 
-use crate::config;
+use crate::{config, run_stage};
 
 /// Asserts that stage `S` has at least one example and that every example's TOML deserializes
 /// into `S::Config` (the examples are what `tmu describe` and docs/stages.md show users, so a
@@ -19,6 +19,32 @@ pub fn check_examples<S: Stage>() -> Vec<S::Config> {
                 .unwrap_or_else(|e| panic!("{}: example `{}` does not deserialize: {e}", S::KIND, ex.title))
         })
         .collect()
+}
+
+/// Runs every documented example of stage `kind` of `plugin` on `inputs` (small data the test
+/// made) through the harness, as the host would, and panics naming the first example that fails:
+/// an example a user copies must run, not only parse. Returns how many ran.
+pub fn run_examples(plugin: &Plugin, kind: &str, inputs: &Inputs) -> usize {
+    run_examples_except(plugin, kind, inputs, &[])
+}
+
+/// [`run_examples`] but for the examples titled in `too_costly` (hundreds of epochs of a large
+/// network are not a unit test); each title must exist, so the list cannot go stale.
+pub fn run_examples_except(plugin: &Plugin, kind: &str, inputs: &Inputs, too_costly: &[&str]) -> usize {
+    let description = plugin.describe();
+    let stage = description.stages.iter().find(|s| s.kind == kind).unwrap_or_else(|| panic!("no stage `{kind}`"));
+    assert!(!stage.examples.is_empty(), "{kind} has no examples");
+    for title in too_costly {
+        assert!(stage.examples.iter().any(|e| e.title == *title), "{kind} has no example titled `{title}`");
+    }
+    let mut ran = 0;
+    for ex in stage.examples.iter().filter(|e| !too_costly.contains(&e.title.as_str())) {
+        ran += 1;
+        if let Err(e) = run_stage(plugin, kind, inputs.clone(), config(&ex.config_toml)) {
+            panic!("{kind}: example `{}` fails: {}", ex.title, e.chain_line());
+        }
+    }
+    ran
 }
 
 /// Asserts that `plugin` describes exactly the stages `kinds`, in that order, and that every

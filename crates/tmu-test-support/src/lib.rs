@@ -7,6 +7,6 @@ mod harness;
 mod snapshot;
 
 pub use data::{BlobsSpec, blobs};
-pub use describe::{check_examples, check_stage_configs};
+pub use describe::{check_examples, check_stage_configs, run_examples, run_examples_except};
 pub use harness::{RecordingHost, RunOptions, StageRun, config, run_stage, run_stage_with};
 pub use snapshot::{check_describe_snapshot, plugin_docs_dir};

@@ -9,6 +9,7 @@ mod cifar_python;
 mod describe;
 mod describe_snapshot;
 mod digits;
+mod examples;
 mod image_folder;
 mod split_forget;
 mod split_shadow;

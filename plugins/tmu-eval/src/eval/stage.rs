@@ -75,8 +75,8 @@ impl Stage for EvalUnlearning {
             Example::new("one attack level, larger inference batches", "mia_alphas = [0.1]\nbatch_size = 1024"),
             Example::new(
                 "TMU's whole cost: the stages it needs besides forget.tmu, as keys of input `costs`",
-                "method_costs = { tmu = { setup = [\"twin\", \"early\", \"df_twin\", \"af_twin\", \"cf_twin\", \"predictor\"], \
-                 request = [\"df_forget\", \"af_forget\", \"cf_forget\", \"twin_rate\", \"predict\"] } }",
+                "method_costs = { tmu = { setup = [\"twin\", \"early\", \"af_twin\", \"cf_twin\"], \
+                 request = [\"df_twin\", \"predictor\", \"df_forget\", \"af_forget\", \"cf_forget\", \"twin_rate\", \"predict\"] } }",
             ),
         ]
     }

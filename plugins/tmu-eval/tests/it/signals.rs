@@ -85,3 +85,9 @@ fn a_candidate_kept_for_retain_is_an_error() {
     let e = run_stage(tmu_plugin(), "membership.signals", inputs(&s.paths), config("")).unwrap_err();
     assert!(e.to_string().contains("is a member of the shadow but not in its D_f"), "{e}");
 }
+
+#[test]
+fn every_example_runs() {
+    let s = shadow(&[160, 161]);
+    assert!(tmu_test_support::run_examples(tmu_plugin(), "membership.signals", &inputs(&s.paths)) >= 2);
+}

@@ -376,3 +376,31 @@ fn the_whole_cost_adds_set_up_and_per_request_stages_and_configs_and_predictors_
             .unwrap_err();
     assert!(e.message.contains("names `tmu`, which is not a key of input `models`"), "{}", e.message);
 }
+
+#[test]
+fn every_example_runs() {
+    let s = setup();
+    let models = [("tmu", "other"), ("original", "original")];
+    let mut inputs =
+        eval_inputs(&s.paths, &models, &["gold", "original", "retain", "forget", "test", "population", "predicted"]);
+    // The cost of every stage the cost example names (the pipelines' own list).
+    let mut costs = IndexMap::new();
+    for name in ["twin", "early", "af_twin", "cf_twin", "df_twin", "predictor", "df_forget", "af_forget", "cf_forget"]
+        .into_iter()
+        .chain(["twin_rate", "predict"])
+    {
+        let path = cost_file(s.dir.path(), name, Cost { wall_seconds: 1.0, train_samples: 10, forward_samples: 10 });
+        costs.insert(
+            name.to_string(),
+            ArtifactRef { path, kind: ArtifactKind::Metrics, source: format!("{name}.metrics") },
+        );
+    }
+    inputs.insert("costs", Binding::Map(costs));
+    assert!(tmu_test_support::run_examples(tmu_plugin(), "eval.unlearning", &inputs) >= 3);
+    let inputs = Inputs::default().with("model", &s.paths["gold"], ArtifactKind::Model).with(
+        "data",
+        &s.paths["test"],
+        ArtifactKind::Dataset,
+    );
+    assert!(tmu_test_support::run_examples(tmu_plugin(), "labels.correct", &inputs) >= 2);
+}

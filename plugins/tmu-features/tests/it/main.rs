@@ -8,5 +8,6 @@ mod describe;
 mod describe_snapshot;
 mod determinism;
 mod edge_cases;
+mod examples;
 mod knn;
 mod reference;

@@ -10,5 +10,6 @@ mod describe;
 mod describe_snapshot;
 mod determinism;
 mod errors;
+mod examples;
 mod losses;
 mod stages;

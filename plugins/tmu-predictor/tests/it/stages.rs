@@ -260,3 +260,19 @@ fn examples_deserialize_and_every_field_is_documented() {
     assert_eq!(train["balance"]["default"], false);
     assert_eq!(d.stages[1].config_schema["properties"]["threshold"]["default"], "half");
 }
+
+#[test]
+fn every_example_runs() {
+    let s = setup();
+    let mut inputs = Inputs::default().with("labels", &s.twin_labels, ArtifactKind::Labels);
+    inputs.insert("features", list(&[&s.twin_df, &s.twin_af], ArtifactKind::Features));
+    assert!(tmu_test_support::run_examples(tmu_plugin(), "predictor.train", &inputs) >= 4);
+    let trained = train(&s, "epochs = 20");
+    let model = trained.output("model");
+    let mut inputs = Inputs::default()
+        .with("predictor", &model, ArtifactKind::Model)
+        .with("twin_labels", &s.twin_labels, ArtifactKind::Labels)
+        .with("truth", &s.truth, ArtifactKind::Labels);
+    inputs.insert("features", list(&[&s.forget_df, &s.forget_af], ArtifactKind::Features));
+    assert!(tmu_test_support::run_examples(tmu_plugin(), "predictor.apply", &inputs) >= 3);
+}

@@ -143,3 +143,21 @@ fn bad_configs_are_named() {
     let err = run_stage(tmu_plugin(), "train.classifier", inputs, cfg).unwrap_err();
     assert!(err.chain_line().contains("image size 8x8 is not a multiple of the patch size 3"), "{err:?}");
 }
+
+#[test]
+fn every_cheap_example_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("train.safetensors");
+    blobs(BlobsSpec { n: 24, classes: 3, channels: 3, size: 16, noise: 70, seed: 5, first_id: 0 })
+        .write(&path)
+        .unwrap();
+    let inputs = Inputs::default().with("data", &path, ArtifactKind::Dataset);
+    // Hundreds of epochs of ResNet-18 or ViT-Tiny are minutes even on this data; they still
+    // deserialize and pass preflight (`every_example_config_deserializes_and_resolves`).
+    let too_costly = [
+        "ResNet-18 on CIFAR-10 with the standard recipe",
+        "ResNet-18 with the ImageNet stem for 112x112 faces",
+        "ViT-Tiny (4x4 patches) with AdamW, one-cycle and label smoothing",
+    ];
+    assert!(tmu_test_support::run_examples_except(tmu_plugin(), "train.classifier", &inputs, &too_costly) >= 2);
+}

@@ -155,3 +155,9 @@ fn examples_deserialize_and_defaults_are_the_method_spec() {
     assert_eq!(d, TwinConfig::default());
     assert_eq!((d.lr, d.batch_size, d.target_fit, d.max_epochs), (1e-4, 64, 0.99, 50));
 }
+
+#[test]
+fn every_example_runs() {
+    let f = fixture();
+    assert!(tmu_test_support::run_examples(tmu_plugin(), "twin.build", &inputs(&f, &f.twin)) >= 2);
+}

@@ -1,0 +1,30 @@
+//! Every documented example of every unlearning stage runs on the small blobs problem (an MLP
+//! original model, four forget samples of which two are hard), as a user who copies it would.
+
+use crate::common;
+
+const KINDS: [&str; 12] = [
+    "forget.tmu",
+    "forget.finetune",
+    "forget.neggrad",
+    "forget.neggrad-plus",
+    "forget.random-label",
+    "forget.bad-teacher",
+    "forget.scrub",
+    "forget.salun",
+    "forget.l1-sparse",
+    "forget.ssd",
+    "forget.msg",
+    "forget.ct",
+];
+
+#[test]
+fn every_example_runs() {
+    let f = common::fixture(4);
+    let labels = f.labels(&[true, false, true, false]);
+    let mut ran = 0;
+    for kind in KINDS {
+        ran += tmu_test_support::run_examples(tmu_forget::tmu_plugin(), kind, &f.inputs_for(kind, &labels));
+    }
+    assert!(ran >= 2 * KINDS.len(), "only {ran} examples");
+}
