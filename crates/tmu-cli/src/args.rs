@@ -140,6 +140,12 @@ pub struct RunArgs {
     /// How many stages may run on one GPU at the same time.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub gpu_jobs: u16,
+    /// The GPUs to spread the run's CUDA stages over (`cuda:0,cuda:1`): each stage on CUDA goes
+    /// to the listed GPU with the fewest stages running (`--gpu-jobs` at most on each), whatever
+    /// index its pipeline names; with `-j` at least the number of GPUs they run side by side.
+    /// Cached results are shared across GPUs. Not with `--executor slurm` (Slurm places jobs).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_gpu, conflicts_with = "detach")]
+    pub devices: Vec<usize>,
     #[command(flatten)]
     pub slice: SliceArgs,
     /// The runs folder: stage folders `<DIR>/<pipeline>/<stage>/` and the shared stage cache
@@ -167,6 +173,15 @@ pub struct RunArgs {
     /// (faster on very large artifacts; a file changed by hand then goes unnoticed).
     #[arg(long)]
     pub trust_cache: bool,
+}
+
+/// One `--devices` entry: `cuda:N` (or `N`).
+fn parse_gpu(s: &str) -> Result<usize, String> {
+    s.trim()
+        .strip_prefix("cuda:")
+        .unwrap_or(s.trim())
+        .parse()
+        .map_err(|_| format!("`{s}` is not a GPU: expected `cuda:N`, e.g. `--devices cuda:0,cuda:1`"))
 }
 
 /// `--executor`.

@@ -81,7 +81,8 @@ pub struct CacheRecord {
     /// The config with the plugin's defaults filled in (also in `config.json`).
     pub resolved_config: serde_json::Value,
     pub seed: u64,
-    /// The device asked for (`cpu`, `cuda:0`, `auto`) and the one the key was computed for.
+    /// The device asked for (`cpu`, `cuda:0`, `auto`) and the kind the key was computed for
+    /// (`cpu`, `cuda`: a result is the same on every GPU).
     pub device_requested: String,
     pub device_key: String,
     /// The device the plugin says it ran on.

@@ -80,6 +80,7 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
     let opts = ExecOptions {
         jobs: usize::from(args.jobs),
         gpu_jobs: usize::from(args.gpu_jobs),
+        devices: devices(args)?,
         force: args.slice.force.clone(),
         from: args.slice.from.clone(),
         to: args.slice.to.clone(),
@@ -135,4 +136,18 @@ pub fn run(args: &RunArgs, plugins: &PluginArgs) -> anyhow::Result<ExitCode> {
             Ok(if cancelled { ExitCode::from(EXIT_CANCELLED) } else { ExitCode::FAILURE })
         }
     }
+}
+
+/// `--devices`, checked: each GPU once, and not with Slurm, which places jobs itself.
+fn devices(args: &RunArgs) -> anyhow::Result<Vec<usize>> {
+    if !args.devices.is_empty() && args.executor == ExecutorArg::Slurm {
+        anyhow::bail!(
+            "--devices does not apply to --executor slurm: each job asks Slurm for its GPUs (`[slurm] gpus_per_job`, docs/cluster.md)"
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = args.devices.iter().find(|g| !seen.insert(**g)) {
+        anyhow::bail!("--devices lists cuda:{twice} twice");
+    }
+    Ok(args.devices.clone())
 }

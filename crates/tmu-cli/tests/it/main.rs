@@ -7,6 +7,7 @@ mod real_builds;
 mod support;
 
 mod cli;
+mod devices;
 mod executors;
 mod faults;
 mod generated_docs;

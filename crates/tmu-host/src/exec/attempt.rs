@@ -285,7 +285,7 @@ fn attempt(env: &Env, job: &Job) -> JobResult {
         resolved_config: response.resolved_config.clone(),
         seed: job.stage.seed,
         device_requested: job.stage.device.to_string(),
-        device_key: job.device.clone(),
+        device_key: super::resolve::device_kind(&job.device).to_string(),
         device_used: response.device.clone(),
         inputs: job.input_records.clone(),
         outputs,

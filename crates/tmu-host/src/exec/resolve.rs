@@ -34,6 +34,11 @@ pub fn resolve_device(spec: DeviceSpec, plugin_has_cuda: bool) -> String {
     }
 }
 
+/// `cpu` or `cuda`: what a resolved device (`cpu`, `cuda:N`) contributes to a cache key.
+pub fn device_kind(device: &str) -> &str {
+    device.split_once(':').map_or(device, |(kind, _)| kind)
+}
+
 /// The plugin of each stage, in plan order.
 pub fn stage_plugins<'r>(plan: &Plan, registry: &'r Registry) -> Result<Vec<&'r LoadedPlugin>, RunError> {
     plan.stages
@@ -80,6 +85,10 @@ pub fn stage_key(
             (input.port.clone(), hashes)
         })
         .collect();
+    // The device's kind, not its index: the same work on `cuda:0` and on `cuda:1` is the same
+    // result, so a stage placed on another GPU of the same run (`ExecOptions::devices`) or of a
+    // later one reuses it.
+    let device = device_kind(device);
     cache_key(&CacheIngredients {
         kind: &stage.kind,
         plugin: PluginId {

@@ -2,6 +2,7 @@
 //! `--jobs` and per-GPU limits; after a failure, skip what needs it (and, unless the run keeps
 //! going, start nothing new); stop starting stages after Ctrl-C.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel};
@@ -32,9 +33,14 @@ pub fn plan_status(
     Ok(statuses(plan, &prepared, runs, false, &mut |_, _| {})?.0)
 }
 
-/// Which slot a running stage takes.
-fn gpu_of(device: &str) -> Option<usize> {
-    device.strip_prefix("cuda:").and_then(|n| n.parse().ok())
+/// Which GPU a stage on `device` runs on: its own index, or with placement (`devices` not
+/// empty) the listed GPU with the fewest running stages below `gpu_jobs` (the first listed on a
+/// tie). `None` inside: the stage is not on a GPU; `Some(None)`: every GPU it may use is full.
+fn place(device: &str, devices: &[usize], running: &HashMap<usize, usize>, gpu_jobs: usize) -> Option<Option<usize>> {
+    let own = device.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok())?;
+    let load = |g: &usize| running.get(g).copied().unwrap_or(0);
+    let candidates = if devices.is_empty() { std::slice::from_ref(&own) } else { devices };
+    Some(candidates.iter().filter(|g| load(g) < gpu_jobs).min_by_key(|g| load(g)).copied())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -101,7 +107,9 @@ pub fn run_plan(
     let mut failures: Vec<StageFailure> = Vec::new();
     let mut stopping = false;
     let mut running = 0usize;
-    let mut per_gpu: std::collections::HashMap<usize, usize> = Default::default();
+    let mut per_gpu: HashMap<usize, usize> = Default::default();
+    // The GPU each running stage was placed on.
+    let mut placed: Vec<Option<usize>> = vec![None; n];
     let jobs = opts.jobs.max(1);
     let gpu_jobs = opts.gpu_jobs.max(1);
     let (tx, rx) = channel::<(usize, JobResult)>();
@@ -181,26 +189,24 @@ pub fn run_plan(
                         stopping = true;
                         break;
                     }
-                    let gpu = gpu_of(device);
-                    if running >= jobs || gpu.is_some_and(|g| per_gpu.get(&g).copied().unwrap_or(0) >= gpu_jobs) {
+                    if running >= jobs {
                         continue;
                     }
-                    let (inputs, input_records) = stage_inputs(plan, &inputs, runs, &done);
-                    let job = Job {
-                        stage,
-                        plugin,
-                        device: device.clone(),
-                        key,
-                        inputs,
-                        input_records,
-                        forced: prepared.forced[i],
-                        warnings,
+                    let gpu = match place(device, &opts.devices, &per_gpu, gpu_jobs) {
+                        None => None,
+                        Some(None) => continue,
+                        Some(Some(g)) => Some(g),
                     };
+                    let device = gpu.map_or_else(|| device.clone(), |g| format!("cuda:{g}"));
+                    let (inputs, input_records) = stage_inputs(plan, &inputs, runs, &done);
+                    let job =
+                        Job { stage, plugin, device, key, inputs, input_records, forced: prepared.forced[i], warnings };
                     state[i] = State::Running;
                     running += 1;
                     if let Some(g) = gpu {
                         *per_gpu.entry(g).or_default() += 1;
                     }
+                    placed[i] = gpu;
                     let (tx, env, executor) = (tx.clone(), &env, &opts.executor);
                     let failure = job_failure_template(plan, &prepared, i);
                     scope.spawn(move || {
@@ -219,7 +225,7 @@ pub fn run_plan(
             }
             let Ok((i, result)) = rx.recv() else { break };
             running -= 1;
-            if let Some(g) = gpu_of(&prepared.devices[i]) {
+            if let Some(g) = placed[i].take() {
                 *per_gpu.entry(g).or_default() -= 1;
             }
             match result {
@@ -289,4 +295,23 @@ fn job_failure_template(plan: &Plan, prepared: &Prepared, i: usize) -> StageFail
 
 fn host_failure(plan: &Plan, prepared: &Prepared, i: usize, message: String) -> StageFailure {
     StageFailure { error: WireError::new(ErrorKind::Failed, message), ..job_failure_template(plan, prepared, i) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_go_to_the_least_busy_listed_gpu_within_gpu_jobs() {
+        let running = HashMap::from([(0, 1), (1, 0), (3, 2)]);
+        assert_eq!(place("cpu", &[0, 1], &running, 2), None);
+        // Without placement a stage keeps its own GPU, and waits while it is full.
+        assert_eq!(place("cuda:0", &[], &running, 2), Some(Some(0)));
+        assert_eq!(place("cuda:3", &[], &running, 2), Some(None));
+        // With placement its own index does not matter: the least busy listed GPU, first on a tie.
+        assert_eq!(place("cuda:0", &[0, 1], &running, 2), Some(Some(1)));
+        assert_eq!(place("cuda:0", &[2, 1], &running, 2), Some(Some(2)));
+        assert_eq!(place("cuda:1", &[3, 0], &running, 2), Some(Some(0)));
+        assert_eq!(place("cuda:0", &[3, 0], &running, 1), Some(None));
+    }
 }

@@ -13,6 +13,11 @@ pub struct ExecOptions {
     pub jobs: usize,
     /// At most this many stages run on one CUDA device at the same time (at least 1).
     pub gpu_jobs: usize,
+    /// The GPUs (CUDA device indices) to place stages on. Empty: every stage runs on the device
+    /// its pipeline names (`cuda` is `cuda:0`). Otherwise every stage that runs on CUDA goes to
+    /// the listed GPU with the fewest stages running, at most `gpu_jobs` on each (the in-process
+    /// and process executors; Slurm assigns GPUs itself).
+    pub devices: Vec<usize>,
     /// Stages that run even when a cached result exists.
     pub force: Vec<String>,
     /// Only these stages and what depends on them (with `to`: the paths between).
@@ -32,6 +37,7 @@ impl Default for ExecOptions {
         ExecOptions {
             jobs: 1,
             gpu_jobs: 1,
+            devices: Vec::new(),
             force: Vec::new(),
             from: Vec::new(),
             to: Vec::new(),

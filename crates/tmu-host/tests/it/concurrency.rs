@@ -148,7 +148,7 @@ config = { name = "b", millis = 20 }
     run_with(&p, &runs, &ExecOptions { jobs: 2, ..Default::default() }).0.unwrap();
     let a = stage_record(&runs, "gpu", "a").entry;
     let b = stage_record(&runs, "gpu", "b").entry;
-    assert_eq!((a.device_key.as_str(), a.device_requested.as_str()), ("cuda:0", "cuda:0"));
+    assert_eq!((a.device_key.as_str(), a.device_requested.as_str()), ("cuda", "cuda:0"));
     assert!(a.timing.finished_us <= b.timing.started_us, "two stages shared cuda:0: {:?} {:?}", a.timing, b.timing);
 
     let text = rendezvous(dir.path())
