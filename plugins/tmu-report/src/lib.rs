@@ -27,6 +27,7 @@
 //! Nothing here uses candle.
 
 mod cost;
+pub mod html;
 mod inputs;
 mod join_stage;
 pub mod labels;
