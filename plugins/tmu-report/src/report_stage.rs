@@ -171,6 +171,13 @@ impl Stage for ReportSweep {
             crate::select::section(&mut md, sel, selected);
         }
         let _ = writeln!(md, "## Mean ± std over the points\n");
+        let _ = writeln!(
+            md,
+            "One row per method: each metric's mean ± sample std over the points (`points`: how many measured \
+             the first). Δ is |acc(D_f) − gold's| in percentage points and the activation distance is to gold's \
+             softmax on D_f: for both, lower is closer to retraining without D_f. Accuracies, agreement with gold \
+             and MIA rates are in percent.\n"
+        );
         markdown::summary(&mut md, &rows, &all_methods, &config.table);
         for axis in axis_names(&points).iter().filter(|a| *a != "seed") {
             markdown::by_axis(&mut md, &points, &rows, &compared, "delta", axis);

@@ -44,7 +44,7 @@ pre code { background: none; padding: 0; }
 .table { overflow-x: auto; margin: 0.6rem 0 1.2rem; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 0.92rem; }
 th, td { padding: 0.35rem 0.75rem; border-bottom: 1px solid #e3e7ee; white-space: nowrap; }
-th { background: #eef1f6; text-align: left; font-weight: 600; border-bottom: 2px solid #c9d0dc; }
+th { background: #eef1f6; text-align: left; font-weight: 600; border-bottom: 2px solid #c9d0dc; white-space: normal; vertical-align: bottom; }
 td { text-align: right; }
 td:first-child { text-align: left; }
 tbody tr:nth-child(even) { background: #f8f9fb; }
@@ -55,7 +55,8 @@ figcaption { color: #4a5263; margin-top: 0.4rem; max-width: 60rem; }
 details { margin: 0.4rem 0; }
 summary { cursor: pointer; }
 td.key { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.8rem; text-align: left; }
-td.text { text-align: left; white-space: normal; min-width: 12rem; }
+td.text { text-align: left; white-space: normal; }
+td.key { white-space: normal; word-break: break-all; min-width: 14rem; }
 "#;
 
 /// HTML-escapes text for element content and attribute values.
@@ -83,7 +84,25 @@ fn markdown_html(md: &str) -> String {
     });
     let mut out = String::new();
     html::push_html(&mut out, parser);
-    out.replace("<table>", "<div class=\"table\"><table>").replace("</table>", "</table></div>")
+    let out = out.replace("<table>", "<div class=\"table\"><table>").replace("</table>", "</table></div>");
+    header_breaks(&out)
+}
+
+/// Lets a long column title (`cost.whole.wall_ratio`) wrap after its dots, so a wide table fits
+/// the page; only the text of `<th>` cells changes.
+fn header_breaks(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<th") {
+        let Some(open_end) = rest[start..].find('>') else { break };
+        let content = start + open_end + 1;
+        let Some(len) = rest[content..].find("</th>") else { break };
+        out.push_str(&rest[..content]);
+        out.push_str(&rest[content..content + len].replace('.', ".<wbr>"));
+        rest = &rest[content + len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The SVG element of a plot file: the XML declaration (invalid inside HTML) dropped.
@@ -104,15 +123,29 @@ pub fn render(p: &PageParts) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         escape(p.title)
     );
+    let mut lede = String::new();
     let _ = writeln!(
-        h,
+        lede,
         "<p class=\"lede\">Stage <code>{}</code> (<code>{}</code>) of {}. The same tables as <code>report.md</code>, \
          the plots of <code>table/</code>, and at the end the stage's config and where its inputs came from.</p>",
         escape(p.stage),
         escape(p.kind),
         escape(p.plugin)
     );
-    h.push_str(&markdown_html(p.markdown));
+    // The lede goes under the markdown's title (its first heading), or first when it has none.
+    let body = markdown_html(p.markdown);
+    match body.find("</h1>") {
+        Some(end) => {
+            h.push_str(&body[..end + 5]);
+            h.push('\n');
+            h.push_str(&lede);
+            h.push_str(&body[end + 5..]);
+        }
+        None => {
+            h.push_str(&lede);
+            h.push_str(&body);
+        }
+    }
     if !p.plots.is_empty() {
         h.push_str("<h2>Plots</h2>\n");
         for plot in p.plots {
@@ -128,6 +161,24 @@ pub fn render(p: &PageParts) -> String {
     provenance(&mut h, p);
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// A config as a table of its top-level settings, each value as compact JSON.
+fn config_table(h: &mut String, config: &Value) {
+    let Some(map) = config.as_object() else {
+        let _ = writeln!(h, "<pre><code>{}</code></pre>", escape(&pretty(config)));
+        return;
+    };
+    h.push_str("<div class=\"table\"><table>\n<thead><tr><th>setting</th><th>value</th></tr></thead>\n<tbody>\n");
+    for (k, v) in map {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td class=\"text\"><code>{}</code></td></tr>",
+            escape(k),
+            escape(&v.to_string())
+        );
+    }
+    h.push_str("</tbody>\n</table></div>\n");
 }
 
 fn pretty(v: &Value) -> String {
@@ -149,11 +200,7 @@ fn provenance(h: &mut String, p: &PageParts) {
         escape(p.sdk),
         p.seed
     );
-    let _ = writeln!(
-        h,
-        "<details open><summary>config</summary>\n<pre><code>{}</code></pre>\n</details>",
-        escape(&pretty(p.config))
-    );
+    config_table(h, p.config);
 
     h.push_str("<h2>Inputs: producers, versions and cache keys</h2>\n");
     let _ = writeln!(
@@ -222,6 +269,13 @@ mod tests {
         assert!(!h.contains("<script>"), "{h}");
         assert!(h.contains("<div class=\"table\"><table>"), "{h}");
         assert!(h.contains("<td><code>t</code></td>"), "{h}");
+    }
+
+    #[test]
+    fn long_column_titles_may_wrap_after_dots_and_cells_keep_theirs() {
+        let h = markdown_html("| cost.whole.wall_ratio | b |\n|---|---|\n| 0.5 | x.y |\n");
+        assert!(h.contains("<th>cost.<wbr>whole.<wbr>wall_ratio</th>"), "{h}");
+        assert!(h.contains("<td>0.5</td>") && h.contains("<td>x.y</td>"), "{h}");
     }
 
     #[test]
