@@ -22,11 +22,17 @@
 //!   curves on log-log axes (`table/roc_*.png|svg`).
 //! - `features.join` ([`FeaturesJoin`]): feature artifacts of the same samples into one.
 //!
+//! Both report stages also write `html/report.html` ([`html`]): one self-contained page with the
+//! markdown's tables and notes, the SVG plots inline, the stage's config and, per input, the
+//! producing stage's kind, plugin version, SDK, cache key, seed, device and config, read from the
+//! store's `entry.json` beside the input's file.
+//!
 //! The statistics come from tmu-stats (checked against SciPy, NumPy and scikit-learn there). Plot
 //! text uses a font shipped in `fonts/` (DejaVu Sans, cut down), so no system font is needed.
 //! Nothing here uses candle.
 
 mod cost;
+pub mod html;
 mod inputs;
 mod join_stage;
 pub mod labels;

@@ -99,6 +99,7 @@ pub fn by_axis(
         return false;
     }
     let _ = writeln!(out, "### {} by `{axis}`\n", title(metric));
+    let _ = writeln!(out, "Mean ± std over the points at each value of `{axis}`, one row per method.\n");
     let mut header = vec!["method".to_string()];
     header.extend(values.iter().map(|v| format!("{axis} = {v}")));
     let body: Vec<Vec<String>> = methods

@@ -125,6 +125,7 @@ impl Stage for ReportSweep {
         .input_port("forget_labels", ArtifactKind::Labels, tmu_plugin::Arity::Map, false, "D_f's true generalization labels by point label")
         .output("report", ArtifactKind::Report, "the markdown report: tables and paired comparisons")
         .output("table", ArtifactKind::Files, "sweep.csv (long format), paired.csv, and the plots as PNG and SVG")
+        .output("html", ArtifactKind::Files, "report.html: the report as one self-contained page (tables, plots inline as SVG, config, versions, cache keys)")
     }
 
     fn examples() -> Vec<Example> {
@@ -170,6 +171,13 @@ impl Stage for ReportSweep {
             crate::select::section(&mut md, sel, selected);
         }
         let _ = writeln!(md, "## Mean ± std over the points\n");
+        let _ = writeln!(
+            md,
+            "One row per method: each metric's mean ± sample std over the points (`points`: how many measured \
+             the first). Δ is |acc(D_f) − gold's| in percentage points and the activation distance is to gold's \
+             softmax on D_f: for both, lower is closer to retraining without D_f. Accuracies, agreement with gold \
+             and MIA rates are in percent.\n"
+        );
         markdown::summary(&mut md, &rows, &all_methods, &config.table);
         for axis in axis_names(&points).iter().filter(|a| *a != "seed") {
             markdown::by_axis(&mut md, &points, &rows, &compared, "delta", axis);
@@ -207,7 +215,14 @@ impl Stage for ReportSweep {
             let _ = writeln!(md, "- `{f}`");
         }
         let out = ctx.output_path("report");
-        std::fs::write(&out, md).with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(&out, &md).with_context(|| format!("writing {}", out.display()))?;
+        let svgs: Vec<_> = files
+            .iter()
+            .filter_map(|f| f.strip_suffix(".svg"))
+            .map(|stem| (dir.join(format!("{stem}.svg")), caption(stem).to_string()))
+            .collect();
+        let resolved = serde_json::to_value(&config).context("serialising the config")?;
+        crate::html::write(ctx, inputs, "Sweep report", &md, &svgs, &resolved)?;
 
         ctx.summary("points", points.len());
         for m in compared.iter().take(3) {
@@ -235,6 +250,27 @@ fn header(md: &mut String, points: &[PointResults]) {
         let _ = writeln!(md, "- `{axis}`: {}", values.join(", "));
     }
     md.push('\n');
+}
+
+/// What a plot of [`plots`] shows, for the HTML page.
+fn caption(stem: &str) -> &'static str {
+    match stem {
+        "methods" => {
+            "every point's Δ (left) and activation distance to gold on D_f (right) per method; lower is closer to \
+             retraining without D_f"
+        }
+        "alignment_vs_size" => {
+            "Δ and activation distance against the forget set's size, one line per method (the paper's Figure 3)"
+        }
+        "predictor_auc" => {
+            "the generalization-label predictor's AUC against the true labels, and each raw feature's; 0.5 is chance"
+        }
+        "features_scatter" => {
+            "each pair of features of the twin set and of the real D_f, easy samples in blue and hard in red: \
+             the predictor transfers when the two rows look alike"
+        }
+        _ => "a plot of this report",
+    }
 }
 
 /// Draws every plot the inputs allow; returns the file names written.

@@ -145,6 +145,7 @@ impl Stage for ReportMembership {
         .output("metrics", ArtifactKind::Metrics, "every attack's and measure's result per model")
         .output("report", ArtifactKind::Report, "the U-LiRA, RMIA and agreement tables")
         .output("table", ArtifactKind::Files, "membership.csv and the ROC curves (log-log) as PNG and SVG")
+        .output("html", ArtifactKind::Files, "report.html: the report as one self-contained page (tables, ROC curves inline as SVG, config, versions, cache keys)")
     }
 
     fn examples() -> Vec<Example> {
@@ -190,6 +191,25 @@ impl Stage for ReportMembership {
         let md = markdown::render(&e, &results, &settings, &files);
         let out = ctx.output_path("report");
         write_atomic(&out, md.as_bytes()).with_context(|| format!("writing {}", out.display()))?;
+        let svgs: Vec<_> = files
+            .iter()
+            .filter_map(|f| f.strip_suffix(".svg"))
+            .map(|stem| {
+                let caption = match stem {
+                    "roc_ulira" | "roc_rmia" => {
+                        "every model's ROC curve of this attack on log-log axes; gold's curve is \
+                                                 chance for unlearning: a method whose curve lies on gold's hides D_f"
+                            .to_string()
+                    }
+                    _ => {
+                        "this method's U-LiRA and RMIA ROC curves against gold's U-LiRA curve, log-log axes".to_string()
+                    }
+                };
+                (dir.join(format!("{stem}.svg")), caption)
+            })
+            .collect();
+        let resolved = serde_json::to_value(&config).context("serialising the config")?;
+        crate::html::write(ctx, inputs, "Membership report", &md, &svgs, &resolved)?;
         let value = serde_json::json!({
             "schema": "tmu.report.membership/1",
             "shadows": e.shadows.len(),

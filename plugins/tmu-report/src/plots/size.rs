@@ -50,6 +50,15 @@ pub fn by_size(values: &[(f64, f64)]) -> Vec<(f64, f64, f64)> {
 fn draw_panel<DB: DrawingBackend>(p: &SizePanel, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
     let stats: Vec<Vec<(f64, f64, f64)>> = p.values.iter().map(|v| by_size(v)).collect();
     let xs = y_range(stats.iter().flatten().map(|(x, _, _)| *x), false);
+    // A single size (one point, or points of one size): a range around it wide enough that the
+    // tick labels are distinct numbers, not the same value printed to six decimals.
+    let xs = if xs.end - xs.start < 1e-3 * xs.end.abs().max(1.0) {
+        let centre = (xs.start + xs.end) / 2.0;
+        let pad = (centre.abs() * 0.5).max(1.0);
+        centre - pad..centre + pad
+    } else {
+        xs
+    };
     let xs = if xs.end - xs.start < 1e-9 { xs.start - 0.5..xs.end + 0.5 } else { xs };
     let ys = y_range(stats.iter().flatten().flat_map(|(_, m, s)| [m - s, m + s]), true);
     let mut chart = ChartBuilder::on(area)

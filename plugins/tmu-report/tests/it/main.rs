@@ -3,5 +3,6 @@
 
 mod describe;
 mod describe_snapshot;
+mod html;
 mod membership;
 mod report;

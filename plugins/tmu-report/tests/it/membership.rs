@@ -92,6 +92,12 @@ fn a_leaky_model_is_found_and_gold_stays_near_chance() {
     ] {
         assert!(table.join(f).is_file(), "{f} missing");
     }
+    // The page: the markdown's tables and every ROC curve inline.
+    let html = std::fs::read_to_string(run.output("html").join("report.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), 3, "roc_ulira, roc_rmia, roc_leaky");
+    assert!(html.contains("<h2>U-LiRA (per-example likelihood ratio)</h2>"), "{html}");
+    assert!(html.matches("<table>").count() >= 5, "U-LiRA, RMIA, agreement, the run, the inputs");
+    assert!(!html.contains("<script") && !html.contains("<img"));
 }
 
 #[test]

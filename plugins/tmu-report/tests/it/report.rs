@@ -82,7 +82,7 @@ fn one(path: PathBuf, kind: ArtifactKind, source: &str) -> ArtifactRef {
 }
 
 /// Writes every point's artifacts into `dir` and binds them; `full`: also the optional ports.
-fn inputs(dir: &Path, full: bool) -> Inputs {
+pub(crate) fn inputs(dir: &Path, full: bool) -> Inputs {
     inputs_of(dir, &five_seeds(), full)
 }
 
