@@ -11,6 +11,7 @@ mod describe_snapshot;
 mod digits;
 mod image_folder;
 mod split_forget;
+mod split_lists;
 mod split_shadow;
 mod synthetic;
 mod vggface2;
