@@ -52,7 +52,11 @@ pub fn read_state_dict(path: &Path) -> Result<HashMap<String, Tensor>> {
 
 /// `tensors` with `prefix` taken off every name, when every name has it (DataParallel's
 /// `module.`, or a wrapper's attribute name); unchanged otherwise.
-pub fn strip_prefix(tensors: HashMap<String, Tensor>, prefix: &str, notes: &mut ImportNotes) -> HashMap<String, Tensor> {
+pub fn strip_prefix(
+    tensors: HashMap<String, Tensor>,
+    prefix: &str,
+    notes: &mut ImportNotes,
+) -> HashMap<String, Tensor> {
     if prefix.is_empty() || tensors.is_empty() || !tensors.keys().all(|k| k.starts_with(prefix)) {
         return tensors;
     }

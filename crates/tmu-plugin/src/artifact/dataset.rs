@@ -209,9 +209,7 @@ impl Dataset {
         if !self.meta.files.is_empty() {
             w.meta_json(META_FILES, &self.meta.files);
         }
-        w            .u8("images", self.shape.to_vec(), &self.images)
-            .u32("labels", &self.labels)
-            .u64("ids", &self.ids);
+        w.u8("images", self.shape.to_vec(), &self.images).u32("labels", &self.labels).u64("ids", &self.ids);
         for (name, col) in &self.extra_labels {
             w.u32(&format!("labels.{name}"), col);
         }

@@ -137,14 +137,34 @@ pub enum Amount {
 /// A checked strategy: classes resolved to indices, amounts in range.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Strategy {
-    ClassFraction { class: u32, fraction: f64 },
-    ClassCount { class: u32, count: usize },
-    Random { amount: Amount },
-    Class { class: u32 },
-    SubClass { column: String, value: u32, fraction: f64 },
-    Identity { class: u32, fraction: f64 },
+    ClassFraction {
+        class: u32,
+        fraction: f64,
+    },
+    ClassCount {
+        class: u32,
+        count: usize,
+    },
+    Random {
+        amount: Amount,
+    },
+    Class {
+        class: u32,
+    },
+    SubClass {
+        column: String,
+        value: u32,
+        fraction: f64,
+    },
+    Identity {
+        class: u32,
+        fraction: f64,
+    },
     /// `ids` (`files` false) or `files`: the samples a list names.
-    Listed { files: bool, list: PathBuf },
+    Listed {
+        files: bool,
+        list: PathBuf,
+    },
 }
 
 fn list(names: &[String]) -> String {

@@ -15,8 +15,8 @@ const NAMED: usize = 5;
 /// the data set's root), ascending.
 pub fn resolve_list(data: &Dataset, list: &Path, files: bool) -> anyhow::Result<Vec<usize>> {
     let path = std::path::absolute(list).with_context(|| format!("cannot resolve `list` = {}", list.display()))?;
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read the deletion list {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("cannot read the deletion list {}", path.display()))?;
     if files && data.meta.files.is_empty() {
         return Err(tmu_plugin::with_help(
             format!("strategy `files` needs file names, and the data ({}) carries none", data.meta.source),
@@ -59,7 +59,9 @@ pub fn resolve_list(data: &Dataset, list: &Path, files: bool) -> anyhow::Result<
             }
         };
         match by_key.get(&key) {
-            None => problems.push(format!("line {n}: {} `{key}` is not in the data", if files { "file" } else { "id" })),
+            None => {
+                problems.push(format!("line {n}: {} `{key}` is not in the data", if files { "file" } else { "id" }))
+            }
             Some(&i) => {
                 if let Some(first) = seen.insert(i, n) {
                     problems.push(format!("line {n}: `{line}` repeats line {first}"));

@@ -65,7 +65,10 @@ impl Stage for SplitForget {
                 "a deletion request as image paths relative to the image folder (`cat/0007.jpg`), one a line",
                 "strategy = \"files\"\nlist = \"forget.txt\"",
             ),
-            Example::new("a deletion request as sample ids, one a line", "strategy = \"ids\"\nlist = \"forget_ids.txt\""),
+            Example::new(
+                "a deletion request as sample ids, one a line",
+                "strategy = \"ids\"\nlist = \"forget_ids.txt\"",
+            ),
         ]
     }
 
@@ -88,7 +91,8 @@ impl Stage for SplitForget {
                         config.strategy.as_str()
                     );
                 }
-                let h = Dataset::read(path).with_context(|| format!("reading input `holdout` of `{}`", ctx.stage_name()))?;
+                let h = Dataset::read(path)
+                    .with_context(|| format!("reading input `holdout` of `{}`", ctx.stage_name()))?;
                 if h.meta.classes != data.meta.classes || h.shape[1..] != data.shape[1..] {
                     anyhow::bail!(
                         "the `holdout` data ({:?}, classes {:?}) does not match `data` ({:?}, classes {:?})",

@@ -99,7 +99,8 @@ fn unusable_entries_are_named_and_counted() {
     fs::write(&list, "# nothing\n").unwrap();
     let e = split(dir.path(), &data(), None, &format!("strategy = \"ids\"\nlist = {}", toml_path(&list))).unwrap_err();
     assert!(e.message.contains("names no samples"), "{e:?}");
-    let e = split(dir.path(), &data(), None, &format!("strategy = \"files\"\nlist = {}", toml_path(&list))).unwrap_err();
+    let e =
+        split(dir.path(), &data(), None, &format!("strategy = \"files\"\nlist = {}", toml_path(&list))).unwrap_err();
     assert!(e.message.starts_with("strategy `files` needs file names"), "{e:?}");
     let e = split(dir.path(), &data(), None, "strategy = \"ids\"").unwrap_err();
     assert!(e.message.contains("needs `list`"), "{e:?}");
@@ -115,8 +116,8 @@ fn a_file_list_names_images_of_an_image_folder() {
             write_png(&root.join(format!("{class}/{i}.png")), 8, 8, (k * 16 + i) as u32);
         }
     }
-    let r = run("dataset.image-folder", &format!("root = {}\nsize = 8\ntest_fraction = 0.25", toml_path(&root)))
-        .unwrap();
+    let r =
+        run("dataset.image-folder", &format!("root = {}\nsize = 8\ntest_fraction = 0.25", toml_path(&root))).unwrap();
     let train = output(&r, "train");
     let named: Vec<String> = train.ids.iter().take(3).map(|&id| train.meta.files[id as usize].clone()).collect();
     let list = dir.path().join("forget.txt");

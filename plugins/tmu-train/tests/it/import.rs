@@ -120,7 +120,10 @@ fn every_mismatch_names_its_tensor() {
         let n = t["bn1.num_batches_tracked"].to_dtype(DType::F32).unwrap();
         t.insert("bn1.num_batches_tracked".into(), n);
     });
-    assert!(dtype.contains("weight `bn1.num_batches_tracked` has dtype F32, the architecture needs an integer"), "{dtype}");
+    assert!(
+        dtype.contains("weight `bn1.num_batches_tracked` has dtype F32, the architecture needs an integer"),
+        "{dtype}"
+    );
     assert!(dtype.contains("weight `conv1.weight` has dtype I64, the architecture needs a float"), "{dtype}");
 
     // A wrong number of classes shows up as the head's shapes.
