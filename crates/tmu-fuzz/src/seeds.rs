@@ -147,6 +147,7 @@ fn artifact_seeds() -> Vec<Vec<u8>> {
         std: vec![0.25],
         source: "fuzz seed".into(),
         extra_label_classes: Default::default(),
+        files: Vec::new(),
     };
     let images: Vec<u8> = (0..2 * 4 * 4).map(|i| (i * 37 % 256) as u8).collect();
     let dataset = Dataset::new(images, [2, 1, 4, 4], vec![0, 1], vec![10, 11], meta).expect("a valid data set");

@@ -27,6 +27,7 @@
 pub mod cost;
 pub mod data;
 pub mod error;
+pub mod import;
 pub mod init;
 pub mod layers;
 pub mod loss;

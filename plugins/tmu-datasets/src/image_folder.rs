@@ -13,7 +13,7 @@ use crate::imaging::{
     default_max_alloc_mb, default_max_dimension, default_on_corrupt, image_files, image_prep,
 };
 use crate::output::{set_train_stats, write_train_test};
-use crate::paths::{file_name, resolve_root, sorted_subdirs};
+use crate::paths::{file_name, relative_name, resolve_root, sorted_subdirs};
 use crate::rng::Rng;
 use crate::split::stratified;
 
@@ -184,11 +184,19 @@ impl Stage for ImageFolder {
         let n = decoded.kept.len();
         let s = prep.size as usize;
         let c = prep.channels.count();
+        // Sample id = decode job index, so `files[id]` names the sample's file (test-folder files
+        // relative to the test folder).
+        let files = jobs
+            .iter()
+            .zip(&from_test)
+            .map(|(j, &t)| relative_name(&j.path, if t { test_root.as_deref().unwrap_or(&root) } else { &root }))
+            .collect();
         let meta = DatasetMeta {
             classes,
             mean: vec![0.0; c],
             std: vec![1.0; c],
             source: format!("image-folder:{}", root.display()),
+            files,
             ..DatasetMeta::default()
         };
         let all = Dataset::new(

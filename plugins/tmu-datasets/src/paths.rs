@@ -14,6 +14,13 @@ pub fn resolve_root(root: &Path) -> anyhow::Result<PathBuf> {
     Ok(cwd.join(root))
 }
 
+/// `path` relative to `root`, `/`-separated (the form deletion lists name files in); the whole
+/// path when it is not under `root`.
+pub fn relative_name(path: &Path, root: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
 /// The entries of `dir` sorted by file name, hidden ones (leading `.`) left out.
 pub fn sorted_entries(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut entries = Vec::new();

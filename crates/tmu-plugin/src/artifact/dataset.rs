@@ -23,6 +23,11 @@ pub struct DatasetMeta {
     /// Super20 coarse labels).
     #[serde(default)]
     pub extra_label_classes: BTreeMap<String, Vec<String>>,
+    /// Per sample id, the image file's path relative to the data set's root (image folders and
+    /// VGGFace2, `/`-separated), so that a deletion request can name files; empty when the data
+    /// did not come from files.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// A labelled image data set held in memory.
@@ -45,6 +50,7 @@ const META_MEAN: &str = "tmu.mean";
 const META_STD: &str = "tmu.std";
 const META_SOURCE: &str = "tmu.source";
 const META_EXTRA: &str = "tmu.extra_label_classes";
+const META_FILES: &str = "tmu.files";
 
 impl Dataset {
     /// Builds a data set and checks that it is consistent.
@@ -204,10 +210,11 @@ impl Dataset {
             .meta_json(META_MEAN, &self.meta.mean)
             .meta_json(META_STD, &self.meta.std)
             .meta(META_SOURCE, self.meta.source.clone())
-            .meta_json(META_EXTRA, &self.meta.extra_label_classes)
-            .u8("images", self.shape.to_vec(), &self.images)
-            .u32("labels", &self.labels)
-            .u64("ids", &self.ids);
+            .meta_json(META_EXTRA, &self.meta.extra_label_classes);
+        if !self.meta.files.is_empty() {
+            w.meta_json(META_FILES, &self.meta.files);
+        }
+        w.u8("images", self.shape.to_vec(), &self.images).u32("labels", &self.labels).u64("ids", &self.ids);
         for (name, col) in &self.extra_labels {
             w.u32(&format!("labels.{name}"), col);
         }
@@ -228,6 +235,7 @@ impl Dataset {
             std: c.meta_json(META_STD)?.ok_or_else(|| ArtifactError::invalid(path, "metadata `tmu.std` is missing"))?,
             source: c.meta(META_SOURCE).unwrap_or_default().to_string(),
             extra_label_classes: c.meta_json(META_EXTRA)?.unwrap_or_default(),
+            files: c.meta_json(META_FILES)?.unwrap_or_default(),
         };
         let mut extra_labels = BTreeMap::new();
         for name in meta.extra_label_classes.keys() {

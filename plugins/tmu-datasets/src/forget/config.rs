@@ -1,5 +1,7 @@
 //! The raw config of `split.forget` and its checked form, [`Strategy`].
 
+use std::path::PathBuf;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tmu_plugin::artifact::Dataset;
@@ -21,6 +23,11 @@ pub enum StrategyName {
     SubClass,
     /// VGGFace2: an identity (= a class); `fraction` of its images (default all).
     Identity,
+    /// A deletion request as a file of sample ids (`list`), one a line.
+    Ids,
+    /// A deletion request as a file of image paths relative to the data set's root (`list`), one
+    /// a line: for `dataset.image-folder` and `dataset.vggface2`.
+    Files,
 }
 
 impl StrategyName {
@@ -32,6 +39,8 @@ impl StrategyName {
             StrategyName::Class => "class",
             StrategyName::SubClass => "sub-class",
             StrategyName::Identity => "identity",
+            StrategyName::Ids => "ids",
+            StrategyName::Files => "files",
         }
     }
 }
@@ -57,7 +66,8 @@ impl std::fmt::Display for ClassRef {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForgetConfig {
-    /// `class-fraction` (default), `class-count`, `random`, `class`, `sub-class` or `identity`.
+    /// `class-fraction` (default), `class-count`, `random`, `class`, `sub-class`, `identity`,
+    /// `ids` or `files`.
     #[serde(default = "default_strategy")]
     pub strategy: StrategyName,
     /// The forget class (index or name); required by every strategy but `random` and `sub-class`.
@@ -83,6 +93,11 @@ pub struct ForgetConfig {
     #[serde(default = "default_holdout")]
     #[schemars(range(min = 0.01, max = 0.9))]
     pub holdout: f64,
+    /// For `ids` and `files`: the text file of the deletion request, one sample id or one path a
+    /// line (blank lines and lines starting with `#` are skipped). A relative path is taken
+    /// relative to the directory `tmu run` was started in.
+    #[serde(default)]
+    pub list: Option<PathBuf>,
 }
 
 fn default_strategy() -> StrategyName {
@@ -105,6 +120,7 @@ impl Default for ForgetConfig {
             fraction: None,
             count: None,
             holdout: default_holdout(),
+            list: None,
         }
     }
 }
@@ -119,12 +135,34 @@ pub enum Amount {
 /// A checked strategy: classes resolved to indices, amounts in range.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Strategy {
-    ClassFraction { class: u32, fraction: f64 },
-    ClassCount { class: u32, count: usize },
-    Random { amount: Amount },
-    Class { class: u32 },
-    SubClass { column: String, value: u32, fraction: f64 },
-    Identity { class: u32, fraction: f64 },
+    ClassFraction {
+        class: u32,
+        fraction: f64,
+    },
+    ClassCount {
+        class: u32,
+        count: usize,
+    },
+    Random {
+        amount: Amount,
+    },
+    Class {
+        class: u32,
+    },
+    SubClass {
+        column: String,
+        value: u32,
+        fraction: f64,
+    },
+    Identity {
+        class: u32,
+        fraction: f64,
+    },
+    /// `ids` (`files` false) or `files`: the samples a list names.
+    Listed {
+        files: bool,
+        list: PathBuf,
+    },
 }
 
 fn list(names: &[String]) -> String {
@@ -189,6 +227,10 @@ impl ForgetConfig {
         if s != StrategyName::SubClass {
             unused("sub_class", self.sub_class.is_some())?;
         }
+        let listed = matches!(s, StrategyName::Ids | StrategyName::Files);
+        if !listed {
+            unused("list", self.list.is_some())?;
+        }
         let strategy = match s {
             StrategyName::ClassFraction => {
                 unused("count", self.count.is_some())?;
@@ -219,6 +261,15 @@ impl ForgetConfig {
             StrategyName::Identity => {
                 unused("count", self.count.is_some())?;
                 Strategy::Identity { class: class()?, fraction: fraction(1.0)? }
+            }
+            StrategyName::Ids | StrategyName::Files => {
+                unused("class", self.class.is_some())?;
+                unused("count", self.count.is_some())?;
+                unused("fraction", self.fraction.is_some())?;
+                let Some(list) = &self.list else {
+                    anyhow::bail!("strategy `{}` needs `list` (the file of the deletion request)", s.as_str());
+                };
+                Strategy::Listed { files: s == StrategyName::Files, list: list.clone() }
             }
             StrategyName::SubClass => {
                 unused("class", self.class.is_some())?;

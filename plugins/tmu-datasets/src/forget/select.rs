@@ -37,7 +37,7 @@ fn target<'a>(data: &'a Dataset, strategy: &Strategy) -> Option<(&'a [u32], u32,
             let name = &data.meta.extra_label_classes[column][*value as usize];
             Some((&data.extra_labels[column], *value, format!("`{column}` value {value} ({name})")))
         }
-        Strategy::Random { .. } => None,
+        Strategy::Random { .. } | Strategy::Listed { .. } => None,
     }
 }
 
@@ -93,7 +93,9 @@ pub fn plan(
             (sample(&pool, k, &mut rng), twin)
         }
         None => {
-            let Strategy::Random { amount } = strategy else { unreachable!("target() covers the others") };
+            let Strategy::Random { amount } = strategy else {
+                bail!("lists are planned by plan_listed");
+            };
             let k = match *amount {
                 Amount::Count(c) => c,
                 Amount::Fraction(f) => draw_count(members.len(), f),
@@ -108,22 +110,29 @@ pub fn plan(
                 bail!("`count` = {k}, but there are only {} member samples", members.len());
             }
             let forget = sample(&members, k, &mut rng);
-            (forget.clone(), matched_twin(data, &forget, &population, &mut rng)?)
+            (forget.clone(), matched_twin(data, &forget, data, &population, &mut rng)?)
         }
     };
     let retain = members.iter().copied().filter(|i| forget.binary_search(i).is_err()).collect();
     Ok(ForgetPlan { members, retain, forget, twin_forget, population })
 }
 
-/// For `random`: as many hold-out samples of each class as the forget set has of it.
-fn matched_twin(data: &Dataset, forget: &[usize], population: &[usize], rng: &mut Rng) -> anyhow::Result<Vec<usize>> {
+/// For `random` and lists: as many samples of each class from `population` (indices into
+/// `pool_data`) as the forget set (indices into `data`) has of it.
+fn matched_twin(
+    data: &Dataset,
+    forget: &[usize],
+    pool_data: &Dataset,
+    population: &[usize],
+    rng: &mut Rng,
+) -> anyhow::Result<Vec<usize>> {
     let mut twin = Vec::with_capacity(forget.len());
     for class in 0..data.num_classes() as u32 {
         let wanted = forget.iter().filter(|&&i| data.labels[i] == class).count();
         if wanted == 0 {
             continue;
         }
-        let pool: Vec<usize> = population.iter().copied().filter(|&i| data.labels[i] == class).collect();
+        let pool: Vec<usize> = population.iter().copied().filter(|&i| pool_data.labels[i] == class).collect();
         if pool.len() < wanted {
             return Err(tmu_plugin::with_help(
                 format!(
@@ -131,11 +140,39 @@ fn matched_twin(data: &Dataset, forget: &[usize], population: &[usize], rng: &mu
                     pool.len(),
                     class_name(data, class)
                 ),
-                "raise `holdout` or forget fewer samples",
+                "raise `holdout`, supply a larger `holdout` data set, or forget fewer samples",
             ));
         }
         twin.extend(sample(&pool, wanted, rng));
     }
     twin.sort_unstable();
     Ok(twin)
+}
+
+/// For `ids` and `files`: the listed `forget` samples are members. Without `holdout_data` the
+/// hold-out is carved (stratified by class) from the samples the list does not name; with it,
+/// every sample of `data` is a member and the hold-out is `holdout_data` (the indices of
+/// `twin_forget` and `population` then point into it). The twin forget set is class-matched.
+pub fn plan_listed(
+    data: &Dataset,
+    forget: Vec<usize>,
+    holdout_data: Option<&Dataset>,
+    holdout: f64,
+    split_seed: u64,
+    forget_seed: u64,
+) -> anyhow::Result<ForgetPlan> {
+    let (members, population, pool_data) = match holdout_data {
+        Some(h) => ((0..data.len()).collect::<Vec<_>>(), (0..h.len()).collect::<Vec<_>>(), h),
+        None => {
+            let rest: Vec<usize> = (0..data.len()).filter(|i| forget.binary_search(i).is_err()).collect();
+            let strata: Vec<u32> = rest.iter().map(|&i| data.labels[i]).collect();
+            let (kept, drawn) = stratified(&strata, holdout, &mut Rng::new(split_seed));
+            let mut members: Vec<usize> = kept.iter().map(|&k| rest[k]).chain(forget.iter().copied()).collect();
+            members.sort_unstable();
+            (members, drawn.iter().map(|&k| rest[k]).collect(), data)
+        }
+    };
+    let twin_forget = matched_twin(data, &forget, pool_data, &population, &mut Rng::new(forget_seed))?;
+    let retain = members.iter().copied().filter(|i| forget.binary_search(i).is_err()).collect();
+    Ok(ForgetPlan { members, retain, forget, twin_forget, population })
 }

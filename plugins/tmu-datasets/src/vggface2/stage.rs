@@ -270,6 +270,9 @@ impl Stage for VggFace2 {
             mean: vec![0.0; 3],
             std: vec![1.0; 3],
             source: format!("vggface2:{}", dir.display()),
+            // Sample id = decode job index; paths relative to the identity folders' parent, as in
+            // VGGFace2's own `train_list.txt` (`n000002/0001_01.jpg`).
+            files: jobs.iter().map(|j| crate::paths::relative_name(&j.path, &dir)).collect(),
             ..DatasetMeta::default()
         };
         if let Some(missing) = (0..chosen.len() as u32).find(|k| !labels.contains(k)) {

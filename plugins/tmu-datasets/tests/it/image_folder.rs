@@ -95,6 +95,9 @@ fn separate_test_folder() {
     let (train, test) = (output(&r, "train"), output(&r, "test"));
     assert_eq!(train.len(), 6);
     assert_eq!((test.ids.clone(), test.labels.clone()), (vec![6], vec![1]));
+    // Sample id -> file relative to its folder, for deletion requests by file.
+    let files = ["cat/a.png", "cat/b.png", "cat/c.png", "dog/a.png", "dog/b.png", "dog/c.JPG", "dog/x.png"];
+    assert_eq!(train.meta.files, files);
     assert_eq!(test.image(0), chw(&pattern(8, 8, 40)).as_slice());
 
     fs::create_dir_all(test_dir.join("bird")).unwrap();

@@ -12,6 +12,7 @@ mod digits;
 mod examples;
 mod image_folder;
 mod split_forget;
+mod split_lists;
 mod split_shadow;
 mod synthetic;
 mod vggface2;

@@ -2,5 +2,6 @@
 //! declared once (a binary per file cost a link and ~100 MB of disk each).
 
 mod describe_snapshot;
+mod import;
 mod stage;
 mod twin;
