@@ -38,21 +38,21 @@ impl fmt::Display for DeviceSpec {
     }
 }
 
-/// Advice when a build without the `cuda` feature is asked for a cuda device.
-pub const NO_CUDA_FEATURE_HELP: &str = "build the plugins with CUDA (no GPU needed to build): \
-     `bash scripts/cuda-cargo.sh build --release --features cuda -p <plugin>` (docs/cuda.md), \
-     and run them where an NVIDIA GPU, its driver and the CUDA 13 libraries are; or set device = \"cpu\"";
-
-/// Advice when a CUDA build cannot open its device.
-pub const NO_GPU_HELP: &str = "a CUDA build needs an NVIDIA GPU with its driver (libcuda.so.1; `nvidia-smi` \
-     lists the GPU) and the CUDA 13 libraries libcudart.so.13, libcublas.so.13, libcublasLt.so.13, \
-     libcurand.so.10, libnvrtc.so.13 and libcudnn.so.9 on LD_LIBRARY_PATH (PyTorch's pip packages have \
-     them under site-packages/nvidia/*/lib; docs/cuda.md); or set device = \"cpu\"";
-
 #[cfg(feature = "candle")]
 mod candle_device {
-    use super::{DeviceSpec, NO_CUDA_FEATURE_HELP, NO_GPU_HELP};
+    use super::DeviceSpec;
     use crate::context::Context;
+
+    /// Advice when a build without the `cuda` feature is asked for a cuda device.
+    const NO_CUDA_FEATURE_HELP: &str = "build the plugins with CUDA (no GPU needed to build): \
+         `bash scripts/cuda-cargo.sh build --release --features cuda -p <plugin>` (docs/cuda.md), \
+         and run them where an NVIDIA GPU, its driver and the CUDA 13 libraries are; or set device = \"cpu\"";
+
+    /// Advice when a CUDA build cannot open its device.
+    const NO_GPU_HELP: &str = "a CUDA build needs an NVIDIA GPU with its driver (libcuda.so.1; `nvidia-smi` \
+         lists the GPU) and the CUDA 13 libraries libcudart.so.13, libcublas.so.13, libcublasLt.so.13, \
+         libcurand.so.10, libnvrtc.so.13 and libcudnn.so.9 on LD_LIBRARY_PATH (PyTorch's pip packages have \
+         them under site-packages/nvidia/*/lib; docs/cuda.md); or set device = \"cpu\"";
 
     /// The candle device for a request; `auto` prefers CUDA when this build has it and a GPU is
     /// present.
