@@ -202,3 +202,44 @@ fn strip_into(src: &Path, dst: &Path) -> Result<()> {
 const RUN_SH: &str = include_str!("gpu_check_run.sh");
 /// Its summary writer (`summary.md` from the logs).
 const SUMMARY_PY: &str = include_str!("gpu_check_summary.py");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `run.sh` parses, and `summary.py` turns logs of the formats the parity tests and benches
+    /// print into the tables, a failing check and a missing PyTorch number included.
+    #[test]
+    fn the_script_parses_and_the_summary_reads_the_logs() {
+        let dir = std::env::temp_dir().join(format!("tmu-gpu-check-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("parity")).unwrap();
+        let script = dir.join("run.sh");
+        std::fs::write(&script, RUN_SH).unwrap();
+        assert!(Command::new("bash").arg("-n").arg(&script).status().unwrap().success(), "run.sh does not parse");
+        std::fs::write(dir.join("status.tsv"), "libraries\tok\nparity a\tFAILED (exit 101)\n").unwrap();
+        std::fs::write(
+            dir.join("parity/a.log"),
+            "conv f32 forward: max abs error 1.00e-6 (magnitude 3.00, tolerance 3.0e-4)\n\
+             resnet18 b128 bf16 grad fc.weight: relative error 2.50e-1 (norm 1.20e0, tolerance 1.0e-1)\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("bench.log"),
+            "candle-ops cuda f32 batch=128 threads=16 keep_freed_memory=true 8000.0 img/s (16.0 ms/step) loss 2.3 -> 2.2\n\
+             candle-ops cuda bf16 batch=128 threads=16 keep_freed_memory=true 9000.0 img/s (14.2 ms/step) loss 2.3 -> 2.2\n\
+             torch cuda fp32 batch=128 threads=16 7200.0 img/s (17.8 ms/step)\n\
+             torch cuda bf16-cl batch=128 threads=16 16000.0 img/s (8.0 ms/step)\n",
+        )
+        .unwrap();
+        let out = Command::new("python3").arg("-c").arg(SUMMARY_PY).arg(&dir).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("| a | conv f32 forward | 1.00e-06 | 3.0e-04 | pass |"), "{text}");
+        assert!(text.contains("| a | resnet18 b128 bf16 grad fc.weight | 2.50e-01 | 1.0e-01 | FAIL |"), "{text}");
+        assert!(text.contains("| f32 | 128 | 8000 | - | 7200 | 1.11x | - | 1.0x | yes |"), "{text}");
+        assert!(text.contains("| bf16 | 128 | 9000 | - | 16000 | 0.56x | - | 0.8x | NO |"), "{text}");
+        assert!(text.contains("| tf32 | 128 | - | - | - | - | - | 1.0x | - |"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

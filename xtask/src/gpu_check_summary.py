@@ -28,9 +28,11 @@ print("\n## Libraries\n\n```")
 print(read("libraries.txt").rstrip())
 print("```")
 
-print("\n## Parity (max abs error against the CPU; tolerance already scaled by the magnitude)\n")
-print("| test | check | max error | tolerance | result |\n|---|---|---|---|---|")
-check = re.compile(r"^(.*): max abs error ([0-9.eE+-]+|NaN|inf) \(magnitude ([0-9.eE+-]+), tolerance ([0-9.eE+-]+)\)")
+print("\n## Parity against the CPU (error: max abs error, or per-layer gradient error relative to its norm)\n")
+print("| test | check | error | tolerance | result |\n|---|---|---|---|---|")
+check = re.compile(
+    r"^(.*?):? (?:max abs error|relative error) ([0-9.eE+-]+|NaN|inf) \((?:magnitude|norm) ([0-9.eE+-]+|NaN|inf), tolerance ([0-9.eE+-]+)\)"
+)
 pdir = os.path.join(OUT, "parity")
 for name in sorted(os.listdir(pdir)) if os.path.isdir(pdir) else []:
     if not name.endswith(".log") or name.endswith(".blocking.log"):
