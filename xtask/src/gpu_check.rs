@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::{root, sh};
 
-/// What the device tool carries at most.
+/// What a GPU machine call carries at most.
 const CARRY_LIMIT: u64 = 64 << 20;
 /// The folder carried to the GPU machine, relative to the workspace root (git-ignored).
 const OUT_DIR: &str = "target/gpu-check";
@@ -85,14 +85,14 @@ pub fn run(args: &[String]) -> Result<()> {
         total += len;
         eprintln!("  {:>8.1} MiB  {}/{}", len as f64 / (1 << 20) as f64, OUT_DIR, entry.file_name().to_string_lossy());
     }
-    eprintln!("  {:>8.1} MiB  in all (the device tool carries at most 64 MiB)", total as f64 / (1 << 20) as f64);
+    eprintln!("  {:>8.1} MiB  in all (a GPU machine call carries at most 64 MiB)", total as f64 / (1 << 20) as f64);
     if total > CARRY_LIMIT {
-        bail!("{OUT_DIR} is {total} bytes, more than the 64 MiB the device tool carries");
+        bail!("{OUT_DIR} is {total} bytes, more than the 64 MiB a GPU machine call carries");
     }
     println!("on a GPU machine, from the repository root of a copy of this working tree:");
-    println!("  command:   OUT=\"$OUT\" bash {OUT_DIR}/run.sh");
+    println!("  command:   bash {OUT_DIR}/run.sh");
     println!("  carry:     [\"{OUT_DIR}\"]   (git-ignored, so it must be named)");
-    println!("  timeout_s: 570   (the script budgets about 9 minutes and always writes $OUT/summary.md)");
+    println!("  timeout_s: 570   (the script ends within 9 minutes and always writes $OUT/summary.md)");
     Ok(())
 }
 

@@ -8,18 +8,23 @@
 # step of tmu-nn and PyTorch per tier and batch. It keeps going past failures and always writes
 # $OUT/summary.md.
 # Environment: OUT (default a temporary folder), BATCHES ("128 512"), STEPS (20),
-# TEST_TIMEOUT (150 s per parity test), BUDGET (500 s: later bench runs are skipped past it).
+# TEST_TIMEOUT (90 s per parity test), PARITY_BUDGET (300 s: no parity test starts that could end
+# after it; a blocking rerun may take 60 s more), LIMIT (530 s: likewise for every run, so the script ends
+# within 9 minutes).
 set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
 BATCHES="${BATCHES:-128 512}"
 STEPS="${STEPS:-20}"
-TEST_TIMEOUT="${TEST_TIMEOUT:-150}"
-BUDGET="${BUDGET:-500}"
+TEST_TIMEOUT="${TEST_TIMEOUT:-90}"
+PARITY_BUDGET="${PARITY_BUDGET:-300}"
+LIMIT="${LIMIT:-530}"
 S="$OUT/summary.md"
 STATUS="$OUT/status.tsv"   # step <TAB> result, one line per step
 : > "$STATUS"
+# fits SECONDS_NEEDED [UNTIL]: true when a run of that length, started now, ends by UNTIL (LIMIT).
+fits() { [ $((SECONDS + $1)) -le "${2:-$LIMIT}" ]; }
 step() { printf '%s\t%s\n' "$1" "$2" >> "$STATUS"; echo "== $1: $2"; }
 
 # Always write the summary, whatever happens below.
@@ -87,6 +92,7 @@ if [ -x "$BIN/cuda_parity" ]; then
   "$BIN/cuda_parity" --list 2> "$OUT/parity/list.err" | sed -n 's/: test$//p' > "$OUT/parity/tests.txt"
   [ -s "$OUT/parity/tests.txt" ] || step "parity list" "FAILED (parity/list.err)"
   while read -r t; do
+    if ! fits "$TEST_TIMEOUT" "$PARITY_BUDGET"; then step "parity $t" "skipped (time budget)"; continue; fi
     log="$OUT/parity/$t.log"
     timeout "$TEST_TIMEOUT" "$BIN/cuda_parity" --exact "$t" --nocapture --test-threads=1 > "$log" 2>&1
     rc=$?
@@ -94,6 +100,7 @@ if [ -x "$BIN/cuda_parity" ]; then
       step "parity $t" ok
     else
       why="FAILED (exit $rc)"; [ "$rc" = 124 ] && why="TIMEOUT (${TEST_TIMEOUT}s)"
+      if ! fits "$TEST_TIMEOUT" $((PARITY_BUDGET + 60)); then step "parity $t" "$why; no time for a blocking rerun"; continue; fi
       CUDA_LAUNCH_BLOCKING=1 timeout "$TEST_TIMEOUT" "$BIN/cuda_parity" --exact "$t" --nocapture --test-threads=1 \
         > "$OUT/parity/$t.blocking.log" 2>&1
       step "parity $t" "$why; rerun with CUDA_LAUNCH_BLOCKING=1 exit $? ($t.blocking.log)"
@@ -107,19 +114,21 @@ if [ -x "$BIN/bench_train_step" ]; then
   for b in $BATCHES; do
     for p in f32 tf32 bf16; do
       for impl in ops zoo; do
-        if [ "$SECONDS" -gt "$BUDGET" ]; then step "bench $impl $p $b" "skipped (time budget)"; continue; fi
-        timeout 120 "$BIN/bench_train_step" --device cuda --impl "$impl" --precision "$p" --batch "$b" \
+        if ! fits 90; then step "bench $impl $p $b" "skipped (time budget)"; continue; fi
+        timeout 90 "$BIN/bench_train_step" --device cuda --impl "$impl" --precision "$p" --batch "$b" \
           --steps "$STEPS" --warmup 5 >> "$OUT/bench.log" 2>> "$OUT/bench.err" \
           || step "bench $impl $p $b" "FAILED (exit $?, bench.err)"
       done
     done
-    if [ "$SECONDS" -le "$BUDGET" ]; then
-      timeout 90 "$BIN/bench_train_step" --device cuda --impl ops --precision f32 --batch "$b" --steps 10 --warmup 3 \
-        --phases >> "$OUT/bench.log" 2>> "$OUT/bench.err" || step "bench phases $b" "FAILED (exit $?)"
-      timeout 120 python3 "$HERE/torch_resnet18.py" cuda "$b" "$STEPS" >> "$OUT/bench.log" 2>> "$OUT/bench.err" \
+    if fits 90; then
+      timeout 90 python3 "$HERE/torch_resnet18.py" cuda "$b" "$STEPS" >> "$OUT/bench.log" 2>> "$OUT/bench.err" \
         || step "bench torch $b" "FAILED (exit $?, bench.err)"
     else
       step "bench torch $b" "skipped (time budget)"
+    fi
+    if fits 60; then
+      timeout 60 "$BIN/bench_train_step" --device cuda --impl ops --precision f32 --batch "$b" --steps 10 --warmup 3 \
+        --phases >> "$OUT/bench.log" 2>> "$OUT/bench.err" || step "bench phases $b" "FAILED (exit $?)"
     fi
   done
   cat "$OUT/bench.log"

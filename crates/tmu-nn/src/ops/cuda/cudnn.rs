@@ -296,7 +296,7 @@ pub(crate) fn run_pass<T: ConvElem>(
     g: &ConvGeom,
     math: sys::cudnnMathType_t,
     pass: Pass,
-    launch: impl Fn(&Plan<T>, Algo, Option<&mut CudaSlice<u8>>) -> Result<()>,
+    mut launch: impl FnMut(&Plan<T>, Algo, Option<&mut CudaSlice<u8>>) -> Result<()>,
 ) -> Result<bool> {
     STATE.with(|cell| {
         let mut states = cell.borrow_mut();
