@@ -1,8 +1,8 @@
 //! `cargo xtask gpu-check`: builds tmu-nn's CUDA binaries here (no GPU needed) with
-//! `scripts/cuda-cargo.sh` into `target/cuda`, strips and gzips them into `target/gpu-check/`
-//! with the PyTorch bench and a `run.sh`, and prints the command that runs it all on a GPU
-//! machine: the op parity tests, then the training-step bench beside PyTorch (same batch, same
-//! tier) with the ratios.
+//! `scripts/cuda-cargo.sh` into `target/cuda`, checks tmu-nn's PTX with `ptxas -arch=sm_90`,
+//! strips and gzips the binaries into `target/gpu-check/` with the PTX, the PyTorch bench,
+//! `run.sh` (`gpu_check_run.sh`) and `summary.py` (`gpu_check_summary.py`), and prints the command
+//! that runs it all on a GPU machine and writes one summary file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::{root, sh};
 
-/// What the device tool carries at most.
+/// What a GPU machine call carries at most.
 const CARRY_LIMIT: u64 = 64 << 20;
 /// The folder carried to the GPU machine, relative to the workspace root (git-ignored).
 const OUT_DIR: &str = "target/gpu-check";
@@ -20,8 +20,9 @@ const USAGE: &str = "\
 cargo xtask gpu-check [--no-build]
 
 Builds the CUDA parity tests and the training-step bench with scripts/cuda-cargo.sh (target/cuda,
-never target/release), writes target/gpu-check/ (stripped, gzipped binaries, torch_resnet18.py, run.sh)
-and prints the command that runs them on a GPU machine. --no-build reuses the last build.
+never target/release), checks tmu-nn's PTX with ptxas -arch=sm_90, writes target/gpu-check/
+(stripped, gzipped binaries, the PTX, torch_resnet18.py, run.sh, summary.py) and prints the command
+that runs them on a GPU machine. --no-build reuses the last build.
 ";
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -65,27 +66,88 @@ pub fn run(args: &[String]) -> Result<()> {
         // 54 MiB stripped each (mostly candle's PTX text): gzip brings both under the limit
         sh(Command::new("gzip").args(["-6", "-n", "-f"]).arg(&dst))?;
     }
+    let ptx = tmu_nn_ptx(&root)?;
+    ptxas_check(&root, &ptx)?;
+    std::fs::create_dir_all(out.join("ptx"))?;
+    for f in &ptx {
+        std::fs::copy(f, out.join("ptx").join(f.file_name().expect("a file")))?;
+    }
     let torch = root.join("crates/tmu-nn/benches/torch_resnet18.py");
     std::fs::copy(&torch, out.join("torch_resnet18.py")).with_context(|| format!("copying {}", torch.display()))?;
     let run_sh = out.join("run.sh");
     std::fs::write(&run_sh, RUN_SH).with_context(|| format!("writing {}", run_sh.display()))?;
+    std::fs::write(out.join("summary.py"), SUMMARY_PY)?;
 
     let mut total = 0;
     for entry in std::fs::read_dir(&out)? {
         let entry = entry?;
-        let len = entry.metadata()?.len();
+        let len = dir_size(&entry.path())?;
         total += len;
         eprintln!("  {:>8.1} MiB  {}/{}", len as f64 / (1 << 20) as f64, OUT_DIR, entry.file_name().to_string_lossy());
     }
-    eprintln!("  {:>8.1} MiB  in all (the device tool carries at most 64 MiB)", total as f64 / (1 << 20) as f64);
+    eprintln!("  {:>8.1} MiB  in all (a GPU machine call carries at most 64 MiB)", total as f64 / (1 << 20) as f64);
     if total > CARRY_LIMIT {
-        bail!("{OUT_DIR} is {total} bytes, more than the 64 MiB the device tool carries");
+        bail!("{OUT_DIR} is {total} bytes, more than the 64 MiB a GPU machine call carries");
     }
-    println!("on the GPU machine (device tool `run`), from the repository root:");
-    println!("  command: bash {OUT_DIR}/run.sh");
-    println!("  carry:   [\"{OUT_DIR}\"]");
-    println!("  timeout_s: 420 (about 4-5 minutes at batch 128; BATCHES=\"128 512\" in front adds batch 512)");
+    println!("on a GPU machine, from the repository root of a copy of this working tree:");
+    println!("  command:   bash {OUT_DIR}/run.sh");
+    println!("  carry:     [\"{OUT_DIR}\"]   (git-ignored, so it must be named)");
+    println!("  timeout_s: 570   (the script ends within 9 minutes and always writes $OUT/summary.md)");
     Ok(())
+}
+
+/// tmu-nn's kernels as PTX, from the last CUDA build (`build.rs` writes them to its `OUT_DIR`).
+fn tmu_nn_ptx(root: &Path) -> Result<Vec<PathBuf>> {
+    let build = root.join("target/cuda/release/build");
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for entry in std::fs::read_dir(&build).with_context(|| format!("reading {}", build.display()))? {
+        let out = entry?.path().join("out");
+        let name = out.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+        if !name.is_some_and(|n| n.starts_with("tmu-nn-")) || !out.is_dir() {
+            continue;
+        }
+        let has_ptx = std::fs::read_dir(&out)?.flatten().any(|e| e.path().extension().is_some_and(|x| x == "ptx"));
+        let time = std::fs::metadata(&out)?.modified()?;
+        if has_ptx && newest.as_ref().is_none_or(|(t, _)| time > *t) {
+            newest = Some((time, out));
+        }
+    }
+    let (_, dir) = newest.context("no tmu-nn PTX under target/cuda/release/build: build without --no-build")?;
+    let mut ptx: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ptx"))
+        .collect();
+    ptx.sort();
+    Ok(ptx)
+}
+
+/// `ptxas -arch=sm_90` on each PTX file, with the ptxas of the toolchain scripts/cuda-cargo.sh
+/// installs: what the H100's driver will compile, checked before any GPU time is spent.
+fn ptxas_check(root: &Path, ptx: &[PathBuf]) -> Result<()> {
+    let ptxas = root.join("target/cuda/cuda-root/bin/ptxas");
+    if !ptxas.is_file() {
+        bail!("{} is missing: run `bash scripts/cuda-cargo.sh env` once", ptxas.display());
+    }
+    for f in ptx {
+        sh(Command::new(&ptxas).arg("-arch=sm_90").arg(f).args(["-o", "/dev/null"]))
+            .with_context(|| format!("ptxas rejects {}", f.display()))?;
+    }
+    eprintln!("ptxas -arch=sm_90: {} PTX files of tmu-nn compile", ptx.len());
+    Ok(())
+}
+
+/// The size of a file, or of everything under a folder.
+fn dir_size(path: &Path) -> Result<u64> {
+    if path.is_dir() {
+        let mut n = 0;
+        for e in std::fs::read_dir(path)? {
+            n += dir_size(&e?.path())?;
+        }
+        Ok(n)
+    } else {
+        Ok(std::fs::metadata(path)?.len())
+    }
 }
 
 /// Builds the `cuda_parity` test binary (unless `!build`) and returns its path.
@@ -136,82 +198,48 @@ fn strip_into(src: &Path, dst: &Path) -> Result<()> {
         .with_context(|| format!("stripping {}", src.display()))
 }
 
-/// The script run on the GPU machine (from the repository root, `$OUT` collecting the logs).
-const RUN_SH: &str = r#"#!/usr/bin/env bash
-# Written by `cargo xtask gpu-check`. On a GPU machine, from the repository root:
-#   bash target/gpu-check/run.sh            (BATCHES="128" STEPS=30 by default; "128 512" adds
-#                                            PyTorch's second reference batch, about 3 minutes more)
-# 1. the CUDA op parity tests (tmu-nn's cuda_parity test binary), 2. the CIFAR ResNet-18 training
-# step of tmu-nn (ops and model zoo) and of plain candle, and PyTorch's, per batch size and tier,
-# 3. the ratios. Logs go to $OUT (or a temporary folder).
-set -uo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-OUT="${OUT:-$(mktemp -d)}"
-BATCHES="${BATCHES:-128}"
-STEPS="${STEPS:-30}"
+/// The script run on the GPU machine (from the repository root, `$OUT` collecting the results).
+const RUN_SH: &str = include_str!("gpu_check_run.sh");
+/// Its summary writer (`summary.md` from the logs).
+const SUMMARY_PY: &str = include_str!("gpu_check_summary.py");
 
-# the binaries, gzipped to fit what the device tool carries
-BIN="$(mktemp -d)"
-for b in cuda_parity bench_train_step; do
-  gzip -dc "$HERE/$b.gz" > "$BIN/$b" 2>/dev/null || python3 -c \
-    'import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$HERE/$b.gz" "$BIN/$b"
-  chmod +x "$BIN/$b"
-done
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-# candle, cuDNN and tmu-nn link libcudart, libcublas(Lt), libcurand, libnvrtc and libcudnn:
-# PyTorch's pip CUDA libraries provide them.
-SP="$(python3 -c 'import sysconfig;print(sysconfig.get_paths()["purelib"])')"
-LIBS=""
-for d in "$SP"/nvidia/*/lib; do
-  if [ -d "$d" ]; then LIBS="$LIBS:$d"; fi
-done
-export LD_LIBRARY_PATH="${LIBS#:}:${LD_LIBRARY_PATH:-}"
-
-echo "== device"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-python3 -c 'import torch; print("torch", torch.__version__, "cudnn", torch.backends.cudnn.version())' || true
-echo "== libraries not found (none expected)"
-ldd "$BIN/cuda_parity" "$BIN/bench_train_step" | grep "not found" || echo "none"
-
-echo "== parity tests"
-"$BIN/cuda_parity" --test-threads=1 --nocapture > "$OUT/parity.log" 2>&1
-parity=$?
-grep -E "^test |max abs error .*(e-0[0-2]|e\+)|panicked|FAILED|test result" "$OUT/parity.log" | tail -n 80
-echo "parity exit status: $parity (full log: parity.log)"
-
-echo "== training step (forward + backward + SGD momentum 0.9, wd 5e-4)"
-: > "$OUT/bench.log"
-for b in $BATCHES; do
-  for p in f32 tf32 bf16; do
-    for impl in ops zoo; do
-      "$BIN/bench_train_step" --device cuda --impl "$impl" --precision "$p" --batch "$b" \
-        --steps "$STEPS" --warmup 5 2>>"$OUT/bench.err" | tee -a "$OUT/bench.log"
-    done
-  done
-  "$BIN/bench_train_step" --device cuda --impl candle --precision f32 --batch "$b" --steps 10 --warmup 2 \
-    2>>"$OUT/bench.err" | tee -a "$OUT/bench.log"
-  "$BIN/bench_train_step" --device cuda --impl ops --precision f32 --batch "$b" --steps 10 --warmup 3 --phases \
-    2>>"$OUT/bench.err" | tee -a "$OUT/bench.log"
-  python3 "$HERE/torch_resnet18.py" cuda "$b" "$STEPS" 2>>"$OUT/bench.err" | tee -a "$OUT/bench.log"
-done
-tail -n 20 "$OUT/bench.err" 2>/dev/null
-
-echo "== ratios (candle / PyTorch, same batch, same tier: f32~fp32, tf32~tf32, bf16~bf16-cl)"
-python3 - "$OUT/bench.log" <<'EOF'
-import re, sys
-ours, torch = {}, {}
-for line in open(sys.argv[1]):
-    m = re.match(r"candle-(\w+) cuda (\w+) batch=(\d+) .*?([0-9.]+) img/s \(([0-9.]+) ms/step\)", line)
-    if m:
-        ours[(m[1], m[2], int(m[3]))] = float(m[4])
-    m = re.match(r"torch cuda (\S+) batch=(\d+) .*?([0-9.]+) img/s", line)
-    if m:
-        torch[({"fp32": "f32", "tf32": "tf32", "bf16-cl": "bf16"}[m[1]], int(m[2]))] = float(m[3])
-print(f"{'impl':7} {'tier':5} {'batch':>5} {'img/s':>9} {'torch':>9} {'ratio':>6}")
-for (impl, tier, b), v in sorted(ours.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0])):
-    t = torch.get((tier, b))
-    ratio = f"{v / t:6.3f}" if t else "     -"
-    print(f"{impl:7} {tier:5} {b:5} {v:9.0f} {t if t else float('nan'):9.0f} {ratio}")
-EOF
-exit "$parity"
-"#;
+    /// `run.sh` parses, and `summary.py` turns logs of the formats the parity tests and benches
+    /// print into the tables, a failing check and a missing PyTorch number included.
+    #[test]
+    fn the_script_parses_and_the_summary_reads_the_logs() {
+        let dir = std::env::temp_dir().join(format!("tmu-gpu-check-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("parity")).unwrap();
+        let script = dir.join("run.sh");
+        std::fs::write(&script, RUN_SH).unwrap();
+        assert!(Command::new("bash").arg("-n").arg(&script).status().unwrap().success(), "run.sh does not parse");
+        std::fs::write(dir.join("status.tsv"), "libraries\tok\nparity a\tFAILED (exit 101)\n").unwrap();
+        std::fs::write(
+            dir.join("parity/a.log"),
+            "conv f32 forward: max abs error 1.00e-6 (magnitude 3.00, tolerance 3.0e-4)\n\
+             resnet18 b128 bf16 grad fc.weight: relative error 2.50e-1 (norm 1.20e0, tolerance 1.0e-1)\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("bench.log"),
+            "candle-ops cuda f32 batch=128 threads=16 keep_freed_memory=true 8000.0 img/s (16.0 ms/step) loss 2.3 -> 2.2\n\
+             candle-ops cuda bf16 batch=128 threads=16 keep_freed_memory=true 9000.0 img/s (14.2 ms/step) loss 2.3 -> 2.2\n\
+             torch cuda fp32 batch=128 threads=16 7200.0 img/s (17.8 ms/step)\n\
+             torch cuda bf16-cl batch=128 threads=16 16000.0 img/s (8.0 ms/step)\n",
+        )
+        .unwrap();
+        let out = Command::new("python3").arg("-c").arg(SUMMARY_PY).arg(&dir).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("| a | conv f32 forward | 1.00e-06 | 3.0e-04 | pass |"), "{text}");
+        assert!(text.contains("| a | resnet18 b128 bf16 grad fc.weight | 2.50e-01 | 1.0e-01 | FAIL |"), "{text}");
+        assert!(text.contains("| f32 | 128 | 8000 | - | 7200 | 1.11x | - | 1.0x | yes |"), "{text}");
+        assert!(text.contains("| bf16 | 128 | 9000 | - | 16000 | 0.56x | - | 0.8x | NO |"), "{text}");
+        assert!(text.contains("| tf32 | 128 | - | - | - | - | - | 1.0x | - |"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -34,8 +34,9 @@ tasks:
   slurm-check                          the quickstart through a one-node Slurm cluster started here
                                        (scripts/slurm-one-node.sh; needs root and Debian's slurm
                                        packages): same metrics as in-process; scancel, then a rerun
-  gpu-check [--no-build]               build the CUDA parity tests and bench (target/cuda), pack
-                                       them into target/gpu-check/ and print the GPU run command
+  gpu-check [--no-build]               build the CUDA parity tests and bench (target/cuda), check the
+                                       PTX with ptxas, pack them into target/gpu-check/ and print the
+                                       GPU run command (one run, one summary file)
 ";
 
 /// Runs the task; a failure prints its error chain on one line and exits with 1. (Not `main() ->

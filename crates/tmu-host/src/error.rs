@@ -96,9 +96,18 @@ impl PluginError {
         Some(match self {
             PluginError::NotFound { origin, .. } => format!("fix the path in {origin}"),
             PluginError::ReadDir { .. } | PluginError::Read { .. } => return None,
-            PluginError::Open { missing: Some(_), .. } => "a CUDA build of a plugin needs the CUDA libraries \
-                 (add their folder to LD_LIBRARY_PATH); on a machine without them, build the plugins without \
-                 `--features cuda` and name that build with --plugin-path or TMU_PLUGIN_PATH"
+            PluginError::Open { missing: Some(m), .. } if m.starts_with("libcuda.so") => {
+                "this plugin was built with CUDA and needs the NVIDIA driver (libcuda.so.1), which this \
+                 machine does not have: run it on a machine with an NVIDIA GPU and its driver, or build the \
+                 plugins without `--features cuda` (`cargo xtask run` does) and name that build with \
+                 --plugin-path or TMU_PLUGIN_PATH"
+                    .to_string()
+            }
+            PluginError::Open { missing: Some(_), .. } => "a CUDA build of a plugin needs the CUDA 13 libraries \
+                 (libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10, libnvrtc.so.13, \
+                 libcudnn.so.9): add their folder to LD_LIBRARY_PATH (PyTorch's pip packages have them under \
+                 site-packages/nvidia/*/lib; docs/cuda.md); on a machine without them, build the plugins \
+                 without `--features cuda` and name that build with --plugin-path or TMU_PLUGIN_PATH"
                 .to_string(),
             PluginError::Open { reason, .. } => format!("the system loader said: {reason}"),
             PluginError::MissingSymbol { .. } => "a tmu plugin is a cdylib that calls `tmu_plugin::export_plugin!`; \

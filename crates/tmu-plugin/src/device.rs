@@ -43,6 +43,17 @@ mod candle_device {
     use super::DeviceSpec;
     use crate::context::Context;
 
+    /// Advice when a build without the `cuda` feature is asked for a cuda device.
+    const NO_CUDA_FEATURE_HELP: &str = "build the plugins with CUDA (no GPU needed to build): \
+         `bash scripts/cuda-cargo.sh build --release --features cuda -p <plugin>` (docs/cuda.md), \
+         and run them where an NVIDIA GPU, its driver and the CUDA 13 libraries are; or set device = \"cpu\"";
+
+    /// Advice when a CUDA build cannot open its device.
+    const NO_GPU_HELP: &str = "a CUDA build needs an NVIDIA GPU with its driver (libcuda.so.1; `nvidia-smi` \
+         lists the GPU) and the CUDA 13 libraries libcudart.so.13, libcublas.so.13, libcublasLt.so.13, \
+         libcurand.so.10, libnvrtc.so.13 and libcudnn.so.9 on LD_LIBRARY_PATH (PyTorch's pip packages have \
+         them under site-packages/nvidia/*/lib; docs/cuda.md); or set device = \"cpu\"";
+
     /// The candle device for a request; `auto` prefers CUDA when this build has it and a GPU is
     /// present.
     pub fn candle_device(spec: DeviceSpec) -> anyhow::Result<candle_core::Device> {
@@ -52,10 +63,11 @@ mod candle_device {
                 if !cfg!(feature = "cuda") {
                     return Err(crate::help::with_help(
                         format!("device cuda:{n} was requested but this plugin was built without CUDA"),
-                        "rebuild the plugins with `--features cuda` (see docs/cuda.md) or set device = \"cpu\"",
+                        NO_CUDA_FEATURE_HELP,
                     ));
                 }
-                candle_core::Device::new_cuda(n).map_err(|e| anyhow::anyhow!("cannot open cuda:{n}: {e}"))
+                candle_core::Device::new_cuda(n)
+                    .map_err(|e| crate::help::with_help(format!("cannot open cuda:{n}: {e}"), NO_GPU_HELP))
             }
             DeviceSpec::Auto => {
                 if cfg!(feature = "cuda") && candle_core::utils::cuda_is_available() {

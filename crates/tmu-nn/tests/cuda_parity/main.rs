@@ -7,6 +7,9 @@
 //! convolution, candle's own CUDA convolution. Under bf16 the reference gets the same
 //! bf16-rounded inputs in f32, so that only the kernel's own rounding is measured.
 
+#[path = "../shared/grad_compare.rs"]
+mod grad_compare;
+mod gradients;
 mod ops;
 mod training;
 

@@ -2,4 +2,5 @@
 //! declared once (a binary per file cost a link and ~100 MB of disk each).
 
 mod artifacts;
+mod device;
 mod plugin_run;

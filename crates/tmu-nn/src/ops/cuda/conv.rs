@@ -1,5 +1,6 @@
 //! The 2-d convolution on CUDA through cuDNN: forward, data gradient and filter gradient, each
-//! with the cached plan of its shape (see `cudnn`); f32 or bf16 data, f32 arithmetic.
+//! with the cached plan of its shape (see `cudnn`); f32 or bf16 data, f32 arithmetic. A pass for
+//! which no cuDNN algorithm launches is computed with candle's convolution instead.
 
 use candle_core::backend::BackendStorage;
 use candle_core::cuda_backend::cudarc::cudnn::{ConvBackwardData, ConvBackwardFilter, ConvForward, sys};
@@ -8,7 +9,7 @@ use candle_core::cuda_backend::{CudaDType, CudaStorage};
 use candle_core::{CpuStorage, DType, Layout, Result, Shape, Tensor};
 use half::bf16;
 
-use super::cudnn::{ConvElem, math_type, with_plan};
+use super::cudnn::{Algo, ConvElem, Pass, math_type, run_pass};
 use super::device::{alloc_out, storage_from};
 use crate::ops::conv_cpu::ConvGeom;
 use crate::ops::precision::current_precision;
@@ -25,7 +26,32 @@ pub(crate) fn conv2d(x: &Tensor, w: &Tensor, geom: ConvGeom) -> Result<Tensor> {
     }
     let w = if w.dtype() == dtype { w.clone() } else { w.to_dtype(dtype)? };
     let math = math_type(current_precision(), dtype);
-    x.contiguous()?.apply_op2(&w.contiguous()?, CudnnConv { geom, math })
+    let (x, w) = (x.contiguous()?, w.contiguous()?);
+    match x.apply_op2(&w, CudnnConv { geom, math }) {
+        Err(e) if e.to_string().contains(NO_ALGORITHM) => x.conv2d(&w, geom.pad, geom.stride, 1, 1),
+        other => other,
+    }
+}
+
+/// The error text of a pass that no cuDNN algorithm runs (the caller falls back to candle).
+const NO_ALGORITHM: &str = "tmu-cudnn: no working algorithm";
+
+/// `dx` of `conv(x, w)` with candle's transposed convolution (the fallback of the data pass).
+fn candle_data_grad(dy: &Tensor, w: &Tensor, g: &ConvGeom) -> Result<Tensor> {
+    let full = (g.ho - 1) * g.stride + g.kh - 2 * g.pad;
+    dy.conv_transpose2d(w, g.pad, g.h - full, g.stride, 1)
+}
+
+/// `dw` of `conv(x, w)` with candle's convolution (the fallback of the filter pass): the
+/// correlation of `x` with `dy` over the batch, batch and channels swapped, stride as dilation.
+fn candle_filter_grad(x: &Tensor, dy: &Tensor, g: &ConvGeom) -> Result<Tensor> {
+    let dw = x.transpose(0, 1)?.conv2d(&dy.transpose(0, 1)?, g.pad, 1, g.stride, 1)?.transpose(0, 1)?;
+    dw.narrow(2, 0, g.kh)?.narrow(3, 0, g.kw)?.contiguous()
+}
+
+/// The error of a pass with no working algorithm.
+fn no_algorithm(pass: Pass) -> candle_core::Error {
+    candle_core::Error::Msg(format!("{NO_ALGORITHM} for the {pass:?} pass"))
 }
 
 /// The contiguous device view of a storage with `layout`.
@@ -62,20 +88,18 @@ impl CudnnConv {
         let x = view::<T>(xs, xl, "conv2d")?;
         let w = view::<T>(ws_, wl, "conv2d")?;
         let mut y = out::<T>(xs, g.b * g.co * g.ho * g.wo)?;
-        with_plan::<T, _>(
-            &xs.device,
-            g,
-            self.math,
-            |p| p.fwd_ws,
-            |p, ws| {
-                let op = ConvForward { conv: &p.conv, x: &p.x, w: &p.w, y: &p.y };
-                // SAFETY: the descriptors were made from `g` and `T` (NCHW, packed), `x`, `w` and
-                // `y` are contiguous buffers of exactly those shapes and type, and the workspace
-                // holds at least the size cuDNN asked for this algorithm.
-                unsafe { op.launch(p.fwd, ws, (T::ONE, T::ZERO), &x, &w, &mut y) }?;
-                Ok(())
-            },
-        )?;
+        let ran = run_pass::<T>(&xs.device, g, self.math, Pass::Forward, |p, algo, ws| {
+            let Algo::Forward(algo) = algo else { unreachable!("a forward plan holds forward algorithms") };
+            let op = ConvForward { conv: &p.conv[Pass::Forward as usize], x: &p.x, w: &p.w, y: &p.y };
+            // SAFETY: the descriptors were made from `g` and `T` (NCHW, packed), `x`, `w` and
+            // `y` are contiguous buffers of exactly those shapes and type, and the workspace
+            // holds at least the size cuDNN asked for this algorithm.
+            unsafe { op.launch(algo, ws, (T::ONE, T::ZERO), &x, &w, &mut y) }?;
+            Ok(())
+        })?;
+        if !ran {
+            return Err(no_algorithm(Pass::Forward));
+        }
         Ok(storage_from(y, &xs.device))
     }
 }
@@ -102,8 +126,24 @@ impl candle_core::CustomOp2 for CudnnConv {
     fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, dy: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
         let dy = dy.contiguous()?;
         let (g, math) = (self.geom, self.math);
-        let dx = x.track_op().then(|| dy.apply_op2_no_bwd(w, &CudnnConvBwdData { geom: g, math })).transpose()?;
-        let dw = w.track_op().then(|| x.apply_op2_no_bwd(&dy, &CudnnConvBwdFilter { geom: g, math })).transpose()?;
+        let fallback = |r: Result<Tensor>, candle: &dyn Fn() -> Result<Tensor>| match r {
+            Err(e) if e.to_string().contains(NO_ALGORITHM) => candle(),
+            other => other,
+        };
+        let dx = x
+            .track_op()
+            .then(|| {
+                fallback(dy.apply_op2_no_bwd(w, &CudnnConvBwdData { geom: g, math }), &|| candle_data_grad(&dy, w, &g))
+            })
+            .transpose()?;
+        let dw = w
+            .track_op()
+            .then(|| {
+                fallback(x.apply_op2_no_bwd(&dy, &CudnnConvBwdFilter { geom: g, math }), &|| {
+                    candle_filter_grad(x, &dy, &g)
+                })
+            })
+            .transpose()?;
         Ok((dx, dw))
     }
 }
@@ -126,19 +166,17 @@ impl CudnnConvBwdData {
         let dy = view::<T>(dys, dyl, "conv2d backward")?;
         let w = view::<T>(ws_, wl, "conv2d backward")?;
         let mut dx = out::<T>(dys, g.b * g.ci * g.h * g.w)?;
-        with_plan::<T, _>(
-            &dys.device,
-            g,
-            self.math,
-            |p| p.bwd_data_ws,
-            |p, ws| {
-                let op = ConvBackwardData { conv: &p.conv, dx: &p.x, w: &p.w, dy: &p.y };
-                // SAFETY: as in the forward pass: descriptors from `g` and `T`, buffers of those
-                // exact shapes, a large enough workspace; beta = 0 so `dx` need not be initialised.
-                unsafe { op.launch(p.bwd_data, ws, (T::ONE, T::ZERO), &mut dx, &w, &dy) }?;
-                Ok(())
-            },
-        )?;
+        let ran = run_pass::<T>(&dys.device, g, self.math, Pass::Data, |p, algo, ws| {
+            let Algo::Data(algo) = algo else { unreachable!("a data pass holds data algorithms") };
+            let op = ConvBackwardData { conv: &p.conv[Pass::Data as usize], dx: &p.x, w: &p.w, dy: &p.y };
+            // SAFETY: as in the forward pass: descriptors from `g` and `T`, buffers of those
+            // exact shapes, a large enough workspace; beta = 0 so `dx` need not be initialised.
+            unsafe { op.launch(algo, ws, (T::ONE, T::ZERO), &mut dx, &w, &dy) }?;
+            Ok(())
+        })?;
+        if !ran {
+            return Err(no_algorithm(Pass::Data));
+        }
         Ok(storage_from(dx, &dys.device))
     }
 }
@@ -181,18 +219,16 @@ impl CudnnConvBwdFilter {
         let x = view::<T>(xs, xl, "conv2d backward")?;
         let dy = view::<T>(dys, dyl, "conv2d backward")?;
         let mut dw = out::<T>(xs, g.co * g.ci * g.kh * g.kw)?;
-        with_plan::<T, _>(
-            &xs.device,
-            g,
-            self.math,
-            |p| p.bwd_filter_ws,
-            |p, ws| {
-                let op = ConvBackwardFilter { conv: &p.conv, x: &p.x, dw: &p.w, dy: &p.y };
-                // SAFETY: as in the forward pass; beta = 0 so `dw` need not be initialised.
-                unsafe { op.launch(p.bwd_filter, ws, (T::ONE, T::ZERO), &x, &mut dw, &dy) }?;
-                Ok(())
-            },
-        )?;
+        let ran = run_pass::<T>(&xs.device, g, self.math, Pass::Filter, |p, algo, ws| {
+            let Algo::Filter(algo) = algo else { unreachable!("a filter pass holds filter algorithms") };
+            let op = ConvBackwardFilter { conv: &p.conv[Pass::Filter as usize], x: &p.x, dw: &p.w, dy: &p.y };
+            // SAFETY: as in the forward pass; beta = 0 so `dw` need not be initialised.
+            unsafe { op.launch(algo, ws, (T::ONE, T::ZERO), &x, &mut dw, &dy) }?;
+            Ok(())
+        })?;
+        if !ran {
+            return Err(no_algorithm(Pass::Filter));
+        }
         Ok(storage_from(dw, &xs.device))
     }
 }
