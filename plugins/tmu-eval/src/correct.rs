@@ -10,21 +10,16 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 /// Config of `labels.correct`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CorrectConfig {
     /// Samples per inference batch.
-    #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
 }
 
-fn default_batch_size() -> usize {
-    256
-}
-
 impl Default for CorrectConfig {
     fn default() -> Self {
-        CorrectConfig { batch_size: default_batch_size() }
+        CorrectConfig { batch_size: 256 }
     }
 }
 

@@ -25,29 +25,20 @@ pub const SIGNALS_SCHEMA: &str = "tmu.membership.signals/1";
 
 /// Config of `membership.signals`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SignalsConfig {
     /// Samples per inference batch.
-    #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// The level of the loss-threshold attack recorded per model (ToW-MIA's MIA): its threshold
     /// is this quantile of the model's losses on `population`.
-    #[serde(default = "default_alpha")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub mia_alpha: f64,
 }
 
-fn default_batch_size() -> usize {
-    512
-}
-fn default_alpha() -> f64 {
-    0.1
-}
-
 impl Default for SignalsConfig {
     fn default() -> Self {
-        SignalsConfig { batch_size: default_batch_size(), mia_alpha: default_alpha() }
+        SignalsConfig { batch_size: 512, mia_alpha: 0.1 }
     }
 }
 

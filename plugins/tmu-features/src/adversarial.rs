@@ -11,61 +11,44 @@ use serde::{Deserialize, Serialize};
 use tmu_nn::{DeviceData, Network};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::common::{
-    METRICS_OUTPUT, argmax, check_name, default_batch_size, upload, write_feature, write_metrics_with_cost,
-};
+use crate::common::{METRICS_OUTPUT, argmax, check_name, upload, write_feature, write_metrics_with_cost};
 use crate::pgd::{Pgd, kl_from_logits, pgd_attack};
 use tmu_nn::Cost;
 use tmu_nn::{data_on_port, model_on_port};
 
 /// Config of `features.adversarial`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct AdversarialConfig {
     /// L∞ radius of the attack in `[0, 1]` pixel units (4/255 in the method).
-    #[serde(default = "default_epsilon")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub epsilon: f64,
     /// Step size in `[0, 1]` pixel units; left out, epsilon / 3.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub step: Option<f64>,
     /// Number of PGD steps.
-    #[serde(default = "default_steps")]
     #[schemars(range(min = 1, max = 10000))]
     pub steps: usize,
     /// Start from a uniform random point of the epsilon-ball (seeded) instead of the clean
     /// image (the method has no random start).
-    #[serde(default)]
     pub random_start: bool,
     /// Samples attacked at once.
-    #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Name of the output feature column.
-    #[serde(default = "default_name")]
     pub name: String,
-}
-
-fn default_epsilon() -> f64 {
-    4.0 / 255.0
-}
-fn default_steps() -> usize {
-    5
-}
-fn default_name() -> String {
-    "af".to_string()
 }
 
 impl Default for AdversarialConfig {
     fn default() -> Self {
         AdversarialConfig {
-            epsilon: default_epsilon(),
+            epsilon: 4.0 / 255.0,
             step: None,
-            steps: default_steps(),
+            steps: 5,
             random_start: false,
-            batch_size: default_batch_size(),
-            name: default_name(),
+            batch_size: 256,
+            name: "af".to_string(),
         }
     }
 }

@@ -7,11 +7,6 @@ use tmu_nn::{Cost, DeviceData};
 use tmu_plugin::Context;
 use tmu_plugin::artifact::{Dataset, Features};
 
-/// Default batch size of the feature stages (inference and attack batches).
-pub fn default_batch_size() -> usize {
-    256
-}
-
 /// Uploads `data` to `device`.
 pub fn upload(data: &Dataset, device: &Device, port: &str) -> anyhow::Result<DeviceData> {
     DeviceData::new(data, device).with_context(|| format!("uploading the `{port}` data set"))

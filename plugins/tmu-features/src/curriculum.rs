@@ -9,30 +9,24 @@ use serde::{Deserialize, Serialize};
 use tmu_nn::predict;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::common::{METRICS_OUTPUT, check_name, default_batch_size, upload, write_feature, write_metrics_with_cost};
+use crate::common::{METRICS_OUTPUT, check_name, upload, write_feature, write_metrics_with_cost};
 use tmu_nn::Cost;
 use tmu_nn::{data_on_port, model_on_port};
 
 /// Config of `features.curriculum`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CurriculumConfig {
     /// Samples per forward pass.
-    #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Name of the output feature column.
-    #[serde(default = "default_name")]
     pub name: String,
-}
-
-fn default_name() -> String {
-    "cf".to_string()
 }
 
 impl Default for CurriculumConfig {
     fn default() -> Self {
-        CurriculumConfig { batch_size: default_batch_size(), name: default_name() }
+        CurriculumConfig { batch_size: 256, name: "cf".to_string() }
     }
 }
 

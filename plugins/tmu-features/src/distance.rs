@@ -10,7 +10,7 @@ use tmu_nn::predict;
 use tmu_plugin::artifact::Dataset;
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::common::{METRICS_OUTPUT, check_name, default_batch_size, upload, write_feature, write_metrics_with_cost};
+use crate::common::{METRICS_OUTPUT, check_name, upload, write_feature, write_metrics_with_cost};
 use crate::knn::{Embedding, KnnOptions, Pool, knn_mean_distance};
 use tmu_nn::Cost;
 use tmu_nn::{data_on_port, model_on_port};
@@ -29,46 +29,31 @@ pub enum Neighbours {
 
 /// Config of `features.distance`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DistanceConfig {
     /// Number of nearest reference samples averaged. A class with fewer usable reference samples
     /// uses all it has (with a warning).
-    #[serde(default = "default_k")]
     #[schemars(range(min = 1, max = 10000))]
     pub k: usize,
     /// Which reference samples count as neighbours: `same-class` (the method) or `any-class`.
-    #[serde(default)]
     pub neighbours: Neighbours,
     /// L2-normalise the penultimate features before measuring distances (the method).
-    #[serde(default = "default_true")]
     pub normalise: bool,
     /// Samples per forward pass when embedding.
-    #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Name of the output feature column.
-    #[serde(default = "default_name")]
     pub name: String,
-}
-
-fn default_k() -> usize {
-    5
-}
-fn default_true() -> bool {
-    true
-}
-fn default_name() -> String {
-    "df".to_string()
 }
 
 impl Default for DistanceConfig {
     fn default() -> Self {
         DistanceConfig {
-            k: default_k(),
+            k: 5,
             neighbours: Neighbours::default(),
             normalise: true,
-            batch_size: default_batch_size(),
-            name: default_name(),
+            batch_size: 256,
+            name: "df".to_string(),
         }
     }
 }

@@ -33,50 +33,41 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.bad-teacher` (defaults: the authors' code).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct BadTeacherConfig {
     /// Passes over the retain subset ∪ forget (the authors make 1 pass over CIFAR-size data;
     /// 10 gives small data sets a comparable number of steps).
-    #[serde(default = "epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// Adam learning rate (the authors use 1e-4).
-    #[serde(default = "lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// Samples per step (the authors use 256 on CIFAR-size data).
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Softmax temperature of the student and both teachers (the authors use 1).
-    #[serde(default = "temperature")]
     #[schemars(range(min = 0.01, max = 100.0))]
     pub temperature: f64,
     /// Fraction of the retain set, drawn at random once, distilled from the competent teacher
     /// (the authors use 0.3).
-    #[serde(default = "retain_fraction")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub retain_fraction: f64,
     /// How the KL divergence is averaged: `mean` over batch and classes (PyTorch's `F.kl_div`
     /// default, the authors' code) or `batchmean` (over the batch).
-    #[serde(default)]
     pub reduction: KlReduction,
 }
 
-fn epochs() -> usize {
-    10
-}
-fn lr() -> f64 {
-    1e-4
-}
-fn batch_size() -> usize {
-    32
-}
-fn temperature() -> f64 {
-    1.0
-}
-fn retain_fraction() -> f64 {
-    0.3
+impl Default for BadTeacherConfig {
+    fn default() -> Self {
+        BadTeacherConfig {
+            epochs: 10,
+            lr: 1e-4,
+            batch_size: 32,
+            temperature: 1.0,
+            retain_fraction: 0.3,
+            reduction: KlReduction::default(),
+        }
+    }
 }
 
 /// The `forget.bad-teacher` stage.

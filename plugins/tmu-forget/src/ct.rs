@@ -25,44 +25,29 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.ct` (defaults: DeepUnlearn's `kgltop5`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CtConfig {
     /// Passes over D_r after the transposition.
-    #[serde(default = "epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// Initial SGD learning rate (cosine-annealed per epoch).
-    #[serde(default = "lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per step.
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
 }
 
-fn epochs() -> usize {
-    3
-}
-fn lr() -> f64 {
-    0.001
-}
-fn momentum() -> f64 {
-    0.9
-}
-fn weight_decay() -> f64 {
-    5e-4
-}
-fn batch_size() -> usize {
-    64
+impl Default for CtConfig {
+    fn default() -> Self {
+        CtConfig { epochs: 3, lr: 0.001, momentum: 0.9, weight_decay: 5e-4, batch_size: 64 }
+    }
 }
 
 /// The cosine factor of 0-based `epoch` of `epochs`: `(1 + cos(π · epoch / epochs)) / 2`.

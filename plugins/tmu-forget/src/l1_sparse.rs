@@ -17,7 +17,6 @@ use tmu_nn::loss::cross_entropy;
 use tmu_nn::{Cost, DeviceData, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults;
 use crate::gradients::weights;
 use crate::io::write_outputs;
 use crate::losses::{l1_norm, l1_weight};
@@ -27,42 +26,32 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.l1-sparse` (defaults: the Unlearn-Sparse repository and paper).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct L1SparseConfig {
     /// Passes over the retained samples.
-    #[serde(default = "epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// SGD learning rate, constant.
-    #[serde(default = "defaults::lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "defaults::momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "defaults::weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per step.
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// α, the ℓ1 weight of the first epoch (it decays linearly to α / E in the last).
-    #[serde(default = "alpha")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub alpha: f64,
 }
 
-fn epochs() -> usize {
-    10
-}
-fn batch_size() -> usize {
-    256
-}
-fn alpha() -> f64 {
-    5e-4
+impl Default for L1SparseConfig {
+    fn default() -> Self {
+        L1SparseConfig { epochs: 10, lr: 0.01, momentum: 0.9, weight_decay: 5e-4, batch_size: 256, alpha: 5e-4 }
+    }
 }
 
 /// The `forget.l1-sparse` stage.

@@ -15,7 +15,6 @@
 
 mod bad_teacher;
 pub mod ct;
-mod defaults;
 mod diverge;
 mod evaluate;
 mod finetune;

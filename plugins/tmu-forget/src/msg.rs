@@ -58,61 +58,46 @@ impl MaskedLayers {
 
 /// Configuration of `forget.msg` (defaults: DeepUnlearn's `kgltop2`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct MsgConfig {
     /// Passes over D_r after the re-initialisation.
-    #[serde(default = "epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// Peak SGD learning rate.
-    #[serde(default = "lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per step (and per batch of the gradient pass).
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Fraction of each masked layer's weights re-initialised (those with the smallest |G|).
-    #[serde(default = "init_rate")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub init_rate: f64,
     /// The gradient factor of a masked layer's weights that are not re-initialised.
-    #[serde(default = "kept_gradient")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub kept_gradient: f64,
     /// Which layers are masked: `conv` (the authors') or `conv-and-linear`.
-    #[serde(default)]
     pub layers: MaskedLayers,
 }
 
-fn epochs() -> usize {
-    5
-}
-fn lr() -> f64 {
-    0.001
-}
-fn momentum() -> f64 {
-    0.9
-}
-fn weight_decay() -> f64 {
-    5e-4
-}
-fn batch_size() -> usize {
-    64
-}
-fn init_rate() -> f64 {
-    0.3
-}
-fn kept_gradient() -> f64 {
-    0.1
+impl Default for MsgConfig {
+    fn default() -> Self {
+        MsgConfig {
+            epochs: 5,
+            lr: 0.001,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            batch_size: 64,
+            init_rate: 0.3,
+            kept_gradient: 0.1,
+            layers: MaskedLayers::default(),
+        }
+    }
 }
 
 /// The learning-rate factor of 0-based `epoch` of `epochs`: `k / a` while `k <= a`, then

@@ -19,7 +19,6 @@ use serde_json::json;
 use tmu_nn::{Cost, DeviceData, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults;
 use crate::diverge::{OnDivergence, train_allowing_divergence};
 use crate::evaluate::forget_accuracy;
 use crate::io::write_outputs;
@@ -30,40 +29,47 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.neggrad`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct NegGradConfig {
     /// Passes over retain ∪ forget.
-    #[serde(default = "defaults::epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// SGD learning rate (constant).
-    #[serde(default = "defaults::lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "defaults::momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "defaults::weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per step, drawn from the shuffled union of retain and forget samples.
-    #[serde(default = "defaults::batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// α, the weight of the (unbounded) ascent on the forget samples' cross-entropy.
-    #[serde(default = "defaults::one")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub alpha: f64,
     /// `none`: the unbounded ascent of the baseline, which drives the forget loss to infinity and
     /// collapses the model; `ln-c`: the method spec's bounded ascent `−α · min(CE, ln C)`.
-    #[serde(default)]
     pub bound: AscentBound,
     /// When the loss becomes NaN or infinite: `keep-last-epoch` (the weights after the last
     /// finite epoch, with a warning and `diverged` in the metrics) or `fail`.
-    #[serde(default)]
     pub on_divergence: OnDivergence,
+}
+
+impl Default for NegGradConfig {
+    fn default() -> Self {
+        NegGradConfig {
+            epochs: 5,
+            lr: 0.01,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            batch_size: 64,
+            alpha: 1.0,
+            bound: AscentBound::default(),
+            on_divergence: OnDivergence::default(),
+        }
+    }
 }
 
 /// The `forget.neggrad` stage.

@@ -18,7 +18,6 @@ use serde_json::json;
 use tmu_nn::{Cost, DeviceData, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage, derive_seed};
 
-use crate::defaults;
 use crate::evaluate::forget_accuracy;
 use crate::io::write_outputs;
 use crate::losses::neggrad_plus_loss;
@@ -28,42 +27,32 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.neggrad-plus` (defaults: the RUM code).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct NegGradPlusConfig {
     /// Passes over the retained samples (RUM: 5).
-    #[serde(default = "epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// SGD learning rate, constant (RUM: 0.01).
-    #[serde(default = "defaults::lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "defaults::momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "defaults::weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per retain batch and per forget batch (RUM: 256).
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Weight of the retain descent; the forget ascent weighs `1 - alpha`.
-    #[serde(default = "alpha")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub alpha: f64,
 }
 
-fn epochs() -> usize {
-    5
-}
-fn batch_size() -> usize {
-    256
-}
-fn alpha() -> f64 {
-    0.95
+impl Default for NegGradPlusConfig {
+    fn default() -> Self {
+        NegGradPlusConfig { epochs: 5, lr: 0.01, momentum: 0.9, weight_decay: 5e-4, batch_size: 256, alpha: 0.95 }
+    }
 }
 
 /// The `forget.neggrad-plus` stage.

@@ -15,7 +15,6 @@ use tmu_nn::loss::cross_entropy;
 use tmu_nn::{Cost, DeviceData, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults;
 use crate::evaluate::forget_accuracy;
 use crate::io::write_outputs;
 use crate::mixed::{Column, Mixed};
@@ -25,28 +24,29 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.random-label`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RandomLabelConfig {
     /// Passes over retain ∪ forget (the wrong labels are redrawn at each).
-    #[serde(default = "defaults::epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// SGD learning rate (constant).
-    #[serde(default = "defaults::lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "defaults::momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "defaults::weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per step, drawn from the shuffled union of retain and forget samples.
-    #[serde(default = "defaults::batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
+}
+
+impl Default for RandomLabelConfig {
+    fn default() -> Self {
+        RandomLabelConfig { epochs: 5, lr: 0.01, momentum: 0.9, weight_decay: 5e-4, batch_size: 64 }
+    }
 }
 
 /// The `forget.random-label` stage.

@@ -23,7 +23,6 @@ use tmu_nn::loss::{cross_entropy, per_sample_cross_entropy};
 use tmu_nn::{Cost, DeviceData, Network, StepOutput};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults;
 use crate::evaluate::forget_accuracy;
 use crate::gradients::{all_positions, summed_gradients, weights};
 use crate::io::write_outputs;
@@ -33,45 +32,32 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.salun` (defaults: the Unlearn-Saliency repository's CIFAR-10 example).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SalunConfig {
     /// Epochs, each a random-label pass over D_f then a pass over D_r.
-    #[serde(default = "epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// SGD learning rate, constant.
-    #[serde(default = "lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "defaults::momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "defaults::weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per step, in both passes and for the saliency gradient.
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Fraction of all trainable weights that are salient (updated).
-    #[serde(default = "mask_fraction")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub mask_fraction: f64,
 }
 
-fn epochs() -> usize {
-    10
-}
-fn lr() -> f64 {
-    0.013
-}
-fn batch_size() -> usize {
-    256
-}
-fn mask_fraction() -> f64 {
-    0.5
+impl Default for SalunConfig {
+    fn default() -> Self {
+        SalunConfig { epochs: 10, lr: 0.013, momentum: 0.9, weight_decay: 5e-4, batch_size: 256, mask_fraction: 0.5 }
+    }
 }
 
 /// The saliency mask of `net` on `forget`: per trainable weight (in `net.trainable_vars()`

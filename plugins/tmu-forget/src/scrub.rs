@@ -28,85 +28,58 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.scrub` (defaults: the SCRUB repository's small-scale notebook).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScrubConfig {
     /// Epochs; each ends with a min-pass over D_r.
-    #[serde(default = "epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// The first `msteps` epochs start with a max-pass over D_f.
-    #[serde(default = "msteps")]
     #[schemars(range(min = 0, max = 10000))]
     pub msteps: usize,
     /// Adam learning rate.
-    #[serde(default = "lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// Adam's L2 weight decay (added to the gradient).
-    #[serde(default = "weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// 1-based epochs after which the learning rate is multiplied by `lr_decay_rate`.
-    #[serde(default = "lr_decay_epochs")]
     pub lr_decay_epochs: Vec<usize>,
     /// The factor of each decay.
-    #[serde(default = "lr_decay_rate")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub lr_decay_rate: f64,
     /// Softmax temperature of the KL terms.
-    #[serde(default = "temperature")]
     #[schemars(range(min = 0.01, max = 100.0))]
     pub temperature: f64,
     /// Weight of the cross-entropy in the min-pass.
-    #[serde(default = "gamma")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub gamma: f64,
     /// Weight of the KL to the teacher in the min-pass.
-    #[serde(default = "beta")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub beta: f64,
     /// Samples per retain (min-pass) batch.
-    #[serde(default = "retain_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub retain_batch_size: usize,
     /// Samples per forget (max-pass) batch.
-    #[serde(default = "forget_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub forget_batch_size: usize,
 }
 
-fn epochs() -> usize {
-    10
-}
-fn msteps() -> usize {
-    3
-}
-fn lr() -> f64 {
-    5e-4
-}
-fn weight_decay() -> f64 {
-    0.1
-}
-fn lr_decay_epochs() -> Vec<usize> {
-    vec![5, 8, 9]
-}
-fn lr_decay_rate() -> f64 {
-    0.1
-}
-fn temperature() -> f64 {
-    2.0
-}
-fn gamma() -> f64 {
-    1.0
-}
-fn beta() -> f64 {
-    0.5
-}
-fn retain_batch_size() -> usize {
-    32
-}
-fn forget_batch_size() -> usize {
-    64
+impl Default for ScrubConfig {
+    fn default() -> Self {
+        ScrubConfig {
+            epochs: 10,
+            msteps: 3,
+            lr: 5e-4,
+            weight_decay: 0.1,
+            lr_decay_epochs: vec![5, 8, 9],
+            lr_decay_rate: 0.1,
+            temperature: 2.0,
+            gamma: 1.0,
+            beta: 0.5,
+            retain_batch_size: 32,
+            forget_batch_size: 64,
+        }
+    }
 }
 
 /// The learning rate of 0-based `epoch`: `lr · rate^k`, `k` the number of decay epochs the

@@ -25,30 +25,23 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.ssd` (defaults: the SSD repository).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SsdConfig {
     /// λ, the dampening constant: a selected weight is multiplied by `min(λ · I_D / I_f, 1)`.
-    #[serde(default = "lambda")]
     #[schemars(range(min = 0.0, max = 1000.0))]
     pub lambda: f64,
     /// α, the selection weighting: weights with `I_f > α · I_D` are dampened.
-    #[serde(default = "alpha")]
     #[schemars(range(min = 0.0, max = 1000000.0))]
     pub alpha: f64,
     /// Samples per batch of the Fisher information.
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
 }
 
-fn lambda() -> f64 {
-    1.0
-}
-fn alpha() -> f64 {
-    10.0
-}
-fn batch_size() -> usize {
-    64
+impl Default for SsdConfig {
+    fn default() -> Self {
+        SsdConfig { lambda: 1.0, alpha: 10.0, batch_size: 64 }
+    }
 }
 
 /// The diagonal Fisher information of every trainable weight of `net` on `data`: the mean over

@@ -13,7 +13,6 @@ use serde_json::json;
 use tmu_nn::{Cost, StepOutput, trained_samples};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
-use crate::defaults;
 use crate::evaluate::forget_accuracy;
 use crate::io::{read_easy, write_outputs};
 use crate::losses::{HardTreatment, tmu_loss};
@@ -25,60 +24,48 @@ use tmu_nn::{data_on_port, model_on_port};
 
 /// Configuration of `forget.tmu` (defaults: the method spec's forgetting step).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct TmuConfig {
     /// Passes over retain ∪ forget. The paper uses 5; on small data 5 epochs flipped only part
     /// of the hard samples even when the hard labels were exact, and 20 did better.
-    #[serde(default = "defaults::epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub epochs: usize,
     /// SGD learning rate (constant).
-    #[serde(default = "defaults::lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// SGD momentum.
-    #[serde(default = "defaults::momentum")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub momentum: f64,
     /// L2 weight decay added to the gradient.
-    #[serde(default = "defaults::weight_decay")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub weight_decay: f64,
     /// Samples per step, drawn from the shuffled union of retain and forget samples.
-    #[serde(default = "defaults::batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Standard deviation σ of the Gaussian noise added to predicted-easy inputs, in normalised
     /// input units, drawn afresh every step (the paper sweeps 0.05, 0.1, 0.2); 0 turns it off.
-    #[serde(default = "noise_std")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub noise_std: f64,
     /// Treatment of predicted-hard samples: `random-label` (cross-entropy against a random wrong
     /// label drawn once per sample) or `ascent` (bounded gradient ascent
     /// `-ascent_weight · min(CE, ln C)`).
-    #[serde(default)]
     pub hard: HardTreatment,
     /// λ of the bounded gradient ascent (used when `hard = "ascent"`).
-    #[serde(default = "defaults::one")]
     #[schemars(range(min = 0.0, max = 100.0))]
     pub ascent_weight: f64,
-}
-
-fn noise_std() -> f64 {
-    0.1
 }
 
 impl Default for TmuConfig {
     fn default() -> Self {
         TmuConfig {
-            epochs: defaults::epochs(),
-            lr: defaults::lr(),
-            momentum: defaults::momentum(),
-            weight_decay: defaults::weight_decay(),
-            batch_size: defaults::batch_size(),
-            noise_std: noise_std(),
+            epochs: 5,
+            lr: 0.01,
+            momentum: 0.9,
+            weight_decay: 5e-4,
+            batch_size: 64,
+            noise_std: 0.1,
             hard: HardTreatment::default(),
-            ascent_weight: defaults::one(),
+            ascent_weight: 1.0,
         }
     }
 }

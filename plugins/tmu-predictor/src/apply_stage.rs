@@ -36,12 +36,11 @@ pub enum Threshold {
 
 /// Config of `predictor.apply`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PredictorApplyConfig {
     /// `half` (easy iff p(easy) > 0.5, the paper), `twin-rate` (as many hard samples, in
     /// proportion, as in the twin set) or `twin-f1` (the p(easy) cut with the best F1 of the
     /// hard class on the twin set, saved in the predictor).
-    #[serde(default)]
     pub threshold: Threshold,
 }
 

@@ -21,51 +21,42 @@ use crate::threshold::{half, twin_f1_cut};
 
 /// Config of `predictor.train`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PredictorTrainConfig {
     /// Widths of the hidden layers (ReLU after each): the network is F -> hidden... -> 1, with F
     /// the number of feature columns; `[]` is logistic regression on the features.
-    #[serde(default = "default_hidden")]
     #[schemars(inner(range(min = 1)))]
     pub hidden: Vec<usize>,
     /// Passes over the twin set.
-    #[serde(default = "default_epochs")]
     #[schemars(range(min = 1, max = 100000))]
     pub epochs: usize,
     /// Samples per Adam step (the last batch of an epoch may be smaller).
-    #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 1048576))]
     pub batch_size: usize,
     /// Adam learning rate (other Adam settings are PyTorch's defaults).
-    #[serde(default = "default_lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// Winsorising factor k: each feature column is clipped to [Q1 - k IQR, Q3 + k IQR]
     /// (quantiles by linear interpolation) before min-max scaling to `[0, 1]`, separately for the
     /// twin set and for D_f. Saved with the predictor, so `predictor.apply` uses the same.
-    #[serde(default = "default_iqr_factor")]
     #[schemars(range(min = 0.0, max = 1000.0))]
     pub iqr_factor: f64,
     /// Re-weight the loss by class (n / (2 n_class), scikit-learn's "balanced"), so that the rare
     /// hard samples weigh as much in total as the easy ones.
-    #[serde(default)]
     pub balance: bool,
 }
 
-fn default_hidden() -> Vec<usize> {
-    vec![32, 16]
-}
-fn default_epochs() -> usize {
-    200
-}
-fn default_batch_size() -> usize {
-    128
-}
-fn default_lr() -> f64 {
-    1e-3
-}
-fn default_iqr_factor() -> f64 {
-    1.5
+impl Default for PredictorTrainConfig {
+    fn default() -> Self {
+        PredictorTrainConfig {
+            hidden: vec![32, 16],
+            epochs: 200,
+            batch_size: 128,
+            lr: 1e-3,
+            iqr_factor: 1.5,
+            balance: false,
+        }
+    }
 }
 
 impl PredictorTrainConfig {

@@ -22,56 +22,29 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 /// Config of `twin.build` (defaults: the method spec's twin problem).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct TwinConfig {
     /// Adam learning rate of the fine-tuning (constant).
-    #[serde(default = "lr")]
     #[schemars(range(min = 0.0, max = 10.0))]
     pub lr: f64,
     /// Samples per step, drawn from the shuffled union of members and the twin set.
-    #[serde(default = "batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// Stop once the twin model's (eval-mode) accuracy on the twin set reaches this fraction.
-    #[serde(default = "target_fit")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub target_fit: f64,
     /// At most this many epochs; a run that ends here below `target_fit` says so with a warning
     /// (the paper's 10 epochs left the fit at 82-97% on small data).
-    #[serde(default = "max_epochs")]
     #[schemars(range(min = 1, max = 10000))]
     pub max_epochs: usize,
     /// Batch size of the evaluation passes.
-    #[serde(default = "eval_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub eval_batch_size: usize,
 }
 
-fn lr() -> f64 {
-    1e-4
-}
-fn batch_size() -> usize {
-    64
-}
-fn target_fit() -> f64 {
-    0.99
-}
-fn max_epochs() -> usize {
-    50
-}
-fn eval_batch_size() -> usize {
-    512
-}
-
 impl Default for TwinConfig {
     fn default() -> Self {
-        TwinConfig {
-            lr: lr(),
-            batch_size: batch_size(),
-            target_fit: target_fit(),
-            max_epochs: max_epochs(),
-            eval_batch_size: eval_batch_size(),
-        }
+        TwinConfig { lr: 1e-4, batch_size: 64, target_fit: 0.99, max_epochs: 50, eval_batch_size: 512 }
     }
 }
 

@@ -31,43 +31,32 @@ impl MiaPopulation {
 
 /// Config of `eval.unlearning`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct EvalConfig {
     /// Levels of the loss-threshold membership-inference attack: for each alpha the threshold is
     /// the alpha-quantile (linear interpolation) of the model's losses on non-members, and the
     /// attack success is the fraction of D_f at or below it. The first is the report's headline.
-    #[serde(default = "default_alphas")]
     #[schemars(length(min = 1), inner(range(min = 0.0, max = 1.0)))]
     pub mia_alphas: Vec<f64>,
     /// Non-members that calibrate the attack: `all` of `population`, or only those of D_f's
     /// `class`(es).
-    #[serde(default)]
     pub mia_population: MiaPopulation,
     /// Samples per inference batch.
-    #[serde(default = "default_batch_size")]
     #[schemars(range(min = 1, max = 65536))]
     pub batch_size: usize,
     /// What each method needs beyond the original model and its forget stage, as keys of input
     /// `costs`: `{ tmu = { setup = ["twin", "early", ...], request = ["df_forget", ...] } }`.
     /// `setup` is done once per original model, `request` again for every deletion request. A
     /// method not listed needs nothing but its forget stage.
-    #[serde(default)]
     pub method_costs: BTreeMap<String, MethodCosts>,
-}
-
-fn default_alphas() -> Vec<f64> {
-    vec![0.1, 0.05, 0.01]
-}
-fn default_batch_size() -> usize {
-    256
 }
 
 impl Default for EvalConfig {
     fn default() -> Self {
         EvalConfig {
-            mia_alphas: default_alphas(),
-            mia_population: MiaPopulation::All,
-            batch_size: default_batch_size(),
+            mia_alphas: vec![0.1, 0.05, 0.01],
+            mia_population: MiaPopulation::default(),
+            batch_size: 256,
             method_costs: BTreeMap::new(),
         }
     }

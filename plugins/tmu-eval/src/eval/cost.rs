@@ -20,13 +20,11 @@ use tmu_plugin::artifact::read_metrics;
 
 /// The stages (keys of input `costs`) a method needs besides its forget stage.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct MethodCosts {
     /// Done once per original model and reused by every later deletion request.
-    #[serde(default)]
     pub setup: Vec<String>,
     /// Done again for every deletion request, besides the forget stage.
-    #[serde(default)]
     pub request: Vec<String>,
 }
 
