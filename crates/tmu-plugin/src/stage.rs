@@ -190,9 +190,10 @@ impl Example {
 ///
 /// ```text
 /// #[derive(Deserialize, Serialize, JsonSchema)]
-/// #[serde(deny_unknown_fields)]
+/// #[serde(default, deny_unknown_fields)]
 /// pub struct Config { /// How many neighbours.
-///     #[serde(default = "five")] pub k: usize }
+///     #[schemars(range(min = 1))] pub k: usize }
+/// impl Default for Config { fn default() -> Self { Config { k: 5 } } }
 ///
 /// pub struct Distance;
 /// impl Stage for Distance {
@@ -206,8 +207,9 @@ pub trait Stage: 'static {
     /// The kind name used in pipeline files: `<family>.<name>`, lowercase, e.g. `features.distance`.
     const KIND: &'static str;
 
-    /// The stage's configuration. Use `#[serde(deny_unknown_fields)]`, a doc comment on every
-    /// field (it becomes the schema's description) and `#[serde(default = ...)]` for defaults.
+    /// The stage's configuration. Use `#[serde(default, deny_unknown_fields)]` with the defaults
+    /// in `impl Default` (schemars writes them into the schema), a doc comment on every field (it
+    /// becomes the schema's description) and `#[schemars(range(..))]` for ranges.
     type Config: DeserializeOwned + Serialize + JsonSchema;
 
     /// Description, input ports and output ports.
