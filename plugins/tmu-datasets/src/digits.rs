@@ -45,21 +45,16 @@ pub fn load() -> Dataset {
 
 /// Config of `dataset.digits`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DigitsConfig {
     /// Fraction of each class that goes to `test` (seeded, stratified: round(n_class * fraction)).
-    #[serde(default = "default_test_fraction")]
     #[schemars(range(min = 0.01, max = 0.99))]
     pub test_fraction: f64,
 }
 
-fn default_test_fraction() -> f64 {
-    0.25
-}
-
 impl Default for DigitsConfig {
     fn default() -> Self {
-        DigitsConfig { test_fraction: default_test_fraction() }
+        DigitsConfig { test_fraction: 0.25 }
     }
 }
 

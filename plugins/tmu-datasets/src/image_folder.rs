@@ -9,8 +9,8 @@ use tmu_plugin::artifact::{Dataset, DatasetMeta};
 use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 
 use crate::imaging::{
-    Channels, DecodeJob, Fit, OnCorrupt, Prep, ResizeFilter, decode_all, default_filter, default_fit,
-    default_max_alloc_mb, default_max_dimension, default_on_corrupt, image_files, image_prep,
+    Channels, DecodeJob, Fit, MAX_ALLOC_MB, MAX_DIMENSION, OnCorrupt, Prep, ResizeFilter, decode_all, image_files,
+    image_prep,
 };
 use crate::output::{set_train_stats, write_train_test};
 use crate::paths::{file_name, relative_name, resolve_root, sorted_subdirs};
@@ -19,57 +19,51 @@ use crate::split::stratified;
 
 /// Config of `dataset.image-folder`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImageFolderConfig {
     /// Folder with one sub-folder of images (`.jpg`, `.jpeg`, `.png`) per class; the sorted folder
     /// names are the class names. A relative path is resolved against the current directory.
-    #[serde(default = "default_root")]
     pub root: PathBuf,
     /// A separate test folder with the same class folders (a subset of them is fine); without it
     /// the test split is drawn from `root` by `test_fraction`.
-    #[serde(default)]
     pub test: Option<PathBuf>,
     /// Fraction of each class that goes to `test` when there is no `test` folder (seeded, stratified).
-    #[serde(default = "default_test_fraction")]
     #[schemars(range(min = 0.01, max = 0.99))]
     pub test_fraction: f64,
     /// Output images are `size` x `size` pixels.
-    #[serde(default = "default_size")]
     #[schemars(range(min = 8, max = 1024))]
     pub size: u32,
     /// `rgb` (3 channels) or `grey` (1 channel of luma).
-    #[serde(default = "default_channels")]
     pub channels: Channels,
     /// `center-crop` (largest centred square, then resize) or `stretch`.
-    #[serde(default = "default_fit")]
     pub fit: Fit,
     /// Resampling filter: `nearest`, `triangle`, `catmull-rom`, `gaussian`, `lanczos3`.
-    #[serde(default = "default_filter")]
     pub filter: ResizeFilter,
     /// `error` (stop, naming the file) or `skip` (leave out and count) for undecodable images.
-    #[serde(default = "default_on_corrupt")]
     pub on_corrupt: OnCorrupt,
     /// Refuse images wider or taller than this many pixels (decompression-bomb guard).
-    #[serde(default = "default_max_dimension")]
     #[schemars(range(min = 1, max = 65535))]
     pub max_dimension: u32,
     /// Refuse image files, and decoded images, larger than this many MiB.
-    #[serde(default = "default_max_alloc_mb")]
     #[schemars(range(min = 1, max = 4096))]
     pub max_alloc_mb: u64,
 }
 
-fn default_root() -> PathBuf {
-    PathBuf::from("data/images")
-}
-fn default_test_fraction() -> f64 {
-    0.2
-}
-fn default_size() -> u32 {
-    32
-}
-fn default_channels() -> Channels {
-    Channels::Rgb
+impl Default for ImageFolderConfig {
+    fn default() -> Self {
+        ImageFolderConfig {
+            root: PathBuf::from("data/images"),
+            test: None,
+            test_fraction: 0.2,
+            size: 32,
+            channels: Channels::Rgb,
+            fit: Fit::default(),
+            filter: ResizeFilter::default(),
+            on_corrupt: OnCorrupt::default(),
+            max_dimension: MAX_DIMENSION,
+            max_alloc_mb: MAX_ALLOC_MB,
+        }
+    }
 }
 
 fn layout_help(root: &Path) -> String {

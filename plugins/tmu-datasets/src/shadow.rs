@@ -18,22 +18,22 @@ use crate::split::stratified;
 
 /// Config of `split.shadow`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ShadowConfig {
     /// The shadow's number in its ensemble: its keep-mask is drawn from the stage seed's stream
     /// `shadow/<index>`, so every index gets its own half (a sweep axis binds it).
-    #[serde(default)]
     #[schemars(range(min = 0, max = 1000000))]
     pub index: u32,
     /// Fraction of the members the shadow keeps, drawn separately (and rounded) among D_f and
     /// among the other members, so every shadow forgets as many samples.
-    #[serde(default = "default_keep")]
     #[schemars(range(min = 0.05, max = 0.95))]
     pub keep: f64,
 }
 
-fn default_keep() -> f64 {
-    0.5
+impl Default for ShadowConfig {
+    fn default() -> Self {
+        ShadowConfig { index: 0, keep: 0.5 }
+    }
 }
 
 /// The stage `split.shadow`.

@@ -20,10 +20,11 @@ use crate::paths::resolve_root;
 pub const TEST_ID_OFFSET: u64 = 50_000;
 
 /// Which CIFAR files to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CifarFormat {
     /// The binary version if present, else torchvision's python version.
+    #[default]
     Auto,
     /// The official binary version (`*.bin`).
     Binary,
@@ -31,34 +32,26 @@ pub enum CifarFormat {
     Python,
 }
 
-fn default_root() -> PathBuf {
-    PathBuf::from("data")
-}
-
-fn default_format() -> CifarFormat {
-    CifarFormat::Auto
-}
+/// The folder both CIFAR stages read by default.
+const DEFAULT_ROOT: &str = "data";
 
 /// Config of `dataset.cifar10`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Cifar10Config {
     /// Folder holding `cifar-10-batches-bin/` (or `cifar-10-batches-py/`), or that folder itself.
     /// A relative path is resolved against the current directory.
-    #[serde(default = "default_root")]
     pub root: PathBuf,
     /// `auto` (binary if present, else python), `binary` or `python`.
-    #[serde(default = "default_format")]
     pub format: CifarFormat,
     /// Read at most this many images of each split (the first ones in file order), for quick runs.
-    #[serde(default)]
     #[schemars(range(min = 1))]
     pub limit: Option<usize>,
 }
 
 impl Default for Cifar10Config {
     fn default() -> Self {
-        Cifar10Config { root: default_root(), format: default_format(), limit: None }
+        Cifar10Config { root: PathBuf::from(DEFAULT_ROOT), format: CifarFormat::default(), limit: None }
     }
 }
 
@@ -77,32 +70,29 @@ pub enum Cifar100Labels {
 
 /// Config of `dataset.cifar100`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Cifar100Config {
     /// Folder holding `cifar-100-binary/` (or `cifar-100-python/`), or that folder itself.
     /// A relative path is resolved against the current directory.
-    #[serde(default = "default_root")]
     pub root: PathBuf,
     /// `auto` (binary if present, else python), `binary` or `python`.
-    #[serde(default = "default_format")]
     pub format: CifarFormat,
     /// `fine` (100 classes), `coarse` (20 superclasses) or `super20` (20 superclasses as labels
     /// plus the fine class as the extra column `fine`).
-    #[serde(default = "default_labels")]
     pub labels: Cifar100Labels,
     /// Read at most this many images of each split (the first ones in file order), for quick runs.
-    #[serde(default)]
     #[schemars(range(min = 1))]
     pub limit: Option<usize>,
 }
 
-fn default_labels() -> Cifar100Labels {
-    Cifar100Labels::Fine
-}
-
 impl Default for Cifar100Config {
     fn default() -> Self {
-        Cifar100Config { root: default_root(), format: default_format(), labels: default_labels(), limit: None }
+        Cifar100Config {
+            root: PathBuf::from(DEFAULT_ROOT),
+            format: CifarFormat::default(),
+            labels: Cifar100Labels::Fine,
+            limit: None,
+        }
     }
 }
 

@@ -64,62 +64,44 @@ impl std::fmt::Display for ClassRef {
 
 /// Config of `split.forget`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ForgetConfig {
     /// `class-fraction` (default), `class-count`, `random`, `class`, `sub-class`, `identity`,
     /// `ids` or `files`.
-    #[serde(default = "default_strategy")]
     pub strategy: StrategyName,
     /// The forget class (index or name); required by every strategy but `random` and `sub-class`.
-    #[serde(default)]
     pub class: Option<ClassRef>,
     /// The forgotten value of the extra label column `column` (index or name), for `sub-class`.
-    #[serde(default)]
     pub sub_class: Option<ClassRef>,
     /// The extra label column `sub-class` reads (CIFAR-100 Super20 keeps the fine class as `fine`).
-    #[serde(default = "default_column")]
     pub column: String,
     /// Fraction of the chosen samples to forget: `class-fraction` (default 0.1), `random`,
     /// `sub-class` and `identity` (default 1.0).
-    #[serde(default)]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub fraction: Option<f64>,
     /// Number of samples to forget: `class-count` (required) or `random`.
-    #[serde(default)]
     #[schemars(range(min = 1))]
     pub count: Option<usize>,
     /// Fraction of each class (each `column` value for `sub-class`) held out of the members:
     /// never seen by the original model; the twin forget set and the population come from it.
-    #[serde(default = "default_holdout")]
     #[schemars(range(min = 0.01, max = 0.9))]
     pub holdout: f64,
     /// For `ids` and `files`: the text file of the deletion request, one sample id or one path a
     /// line (blank lines and lines starting with `#` are skipped). A relative path is taken
     /// relative to the directory `tmu run` was started in.
-    #[serde(default)]
     pub list: Option<PathBuf>,
-}
-
-fn default_strategy() -> StrategyName {
-    StrategyName::ClassFraction
-}
-fn default_column() -> String {
-    "fine".into()
-}
-fn default_holdout() -> f64 {
-    0.25
 }
 
 impl Default for ForgetConfig {
     fn default() -> Self {
         ForgetConfig {
-            strategy: default_strategy(),
+            strategy: StrategyName::ClassFraction,
             class: None,
             sub_class: None,
-            column: default_column(),
+            column: "fine".into(),
             fraction: None,
             count: None,
-            holdout: default_holdout(),
+            holdout: 0.25,
             list: None,
         }
     }

@@ -7,10 +7,7 @@ mod resize;
 
 pub use batch::{DecodeJob, decode_all};
 pub use decode::{CropBox, load_image};
-pub use options::{
-    Channels, Fit, OnCorrupt, Prep, ResizeFilter, default_filter, default_fit, default_max_alloc_mb,
-    default_max_dimension, default_on_corrupt, image_prep,
-};
+pub use options::{Channels, Fit, MAX_ALLOC_MB, MAX_DIMENSION, OnCorrupt, Prep, ResizeFilter, image_prep};
 
 /// File extensions read as images (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["jpg", "jpeg", "png"];

@@ -4,12 +4,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Resampling filter of the resize (fast_image_resize's convolutions, Pillow's kernels).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResizeFilter {
     /// Nearest neighbour (fastest, blocky).
     Nearest,
     /// Bilinear.
+    #[default]
     Triangle,
     /// Bicubic (Catmull-Rom).
     CatmullRom,
@@ -20,20 +21,22 @@ pub enum ResizeFilter {
 }
 
 /// How a (possibly non-square) region becomes a `size` x `size` image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fit {
     /// Cut the largest square centred in the region, then resize (keeps the aspect ratio).
+    #[default]
     CenterCrop,
     /// Resize the whole region to a square (distorts non-square regions).
     Stretch,
 }
 
 /// What to do with an image that cannot be decoded or exceeds the decoding limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnCorrupt {
     /// Stop with an error naming the file.
+    #[default]
     Error,
     /// Leave the image out, count it in the stage summary (`skipped_images`) and log its name.
     Skip,
@@ -78,22 +81,10 @@ impl Prep {
     }
 }
 
-// Defaults shared by the image-file stages' configs.
-pub fn default_fit() -> Fit {
-    Fit::CenterCrop
-}
-pub fn default_filter() -> ResizeFilter {
-    ResizeFilter::Triangle
-}
-pub fn default_on_corrupt() -> OnCorrupt {
-    OnCorrupt::Error
-}
-pub fn default_max_dimension() -> u32 {
-    8192
-}
-pub fn default_max_alloc_mb() -> u64 {
-    256
-}
+/// Default of the image-file stages' `max_dimension`: the largest accepted side, in pixels.
+pub const MAX_DIMENSION: u32 = 8192;
+/// Default of the image-file stages' `max_alloc_mb`: the largest accepted file or decoded image.
+pub const MAX_ALLOC_MB: u64 = 256;
 
 /// Checks the shared image options and builds the preprocessing.
 pub fn image_prep(

@@ -13,107 +13,62 @@ use crate::output::{set_train_stats, write_output};
 /// accuracy (ResNet-8, 15 epochs with crops and flips: about 85%, see
 /// `scripts/synthetic_accuracy.py`), with a minority of genuinely hard training samples.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct SyntheticConfig {
     /// Number of training images (classes cycle, so classes are balanced).
-    #[serde(default = "default_train")]
     #[schemars(range(min = 10, max = 1000000))]
     pub train: usize,
     /// Number of test images.
-    #[serde(default = "default_test")]
     #[schemars(range(min = 10, max = 1000000))]
     pub test: usize,
     /// Number of classes (shape x palette pairs; classes k and k+5 share a shape).
-    #[serde(default = "default_classes")]
     #[schemars(range(min = 2, max = 10))]
     pub classes: usize,
     /// Image side in pixels (3 channels).
-    #[serde(default = "default_size")]
     #[schemars(range(min = 16, max = 128))]
     pub size: usize,
     /// Standard deviation of the Gaussian pixel noise, in pixel levels (0-255).
-    #[serde(default = "default_noise")]
     #[schemars(range(min = 0.0, max = 128.0))]
     pub noise: f64,
     /// Largest shift of the shape's centre, as a fraction of the image side.
-    #[serde(default = "default_jitter")]
     #[schemars(range(min = 0.0, max = 0.3))]
     pub jitter: f64,
     /// Relative spread of the shape's size: radius x U[1 - s, 1 + s].
-    #[serde(default = "default_scale_jitter")]
     #[schemars(range(min = 0.0, max = 0.6))]
     pub scale_jitter: f64,
     /// Standard deviation of each sample's colour shift, as a fraction of 255 (with `overlap`, it
     /// sets how often the two classes that share a shape are confused: 0.08 makes the data set
     /// about 5 points easier than the default 0.1, 0.12 about 5 points harder).
-    #[serde(default = "default_colour_jitter")]
     #[schemars(range(min = 0.0, max = 0.5))]
     pub colour_jitter: f64,
     /// Class overlap: how far the colours of two classes with the same shape move towards each
     /// other (0 = the palette colours, 1 = the same colour: only noise tells them apart).
-    #[serde(default = "default_overlap")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub overlap: f64,
     /// Fraction of samples (train and test) drawn as a blend of their class and another class,
     /// the other weighing 30-50%: hard, but learnable.
-    #[serde(default = "default_ambiguous")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub ambiguous: f64,
     /// Fraction of training samples whose label is replaced by another class (test labels stay
     /// clean): only memorisation fits these.
-    #[serde(default = "default_label_noise")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub label_noise: f64,
-}
-
-fn default_train() -> usize {
-    5000
-}
-fn default_test() -> usize {
-    1000
-}
-fn default_classes() -> usize {
-    10
-}
-fn default_size() -> usize {
-    32
-}
-fn default_noise() -> f64 {
-    24.0
-}
-fn default_jitter() -> f64 {
-    0.15
-}
-fn default_scale_jitter() -> f64 {
-    0.3
-}
-fn default_colour_jitter() -> f64 {
-    0.1
-}
-fn default_overlap() -> f64 {
-    0.5
-}
-fn default_ambiguous() -> f64 {
-    0.1
-}
-fn default_label_noise() -> f64 {
-    0.03
 }
 
 impl Default for SyntheticConfig {
     fn default() -> Self {
         SyntheticConfig {
-            train: default_train(),
-            test: default_test(),
-            classes: default_classes(),
-            size: default_size(),
-            noise: default_noise(),
-            jitter: default_jitter(),
-            scale_jitter: default_scale_jitter(),
-            colour_jitter: default_colour_jitter(),
-            overlap: default_overlap(),
-            ambiguous: default_ambiguous(),
-            label_noise: default_label_noise(),
+            train: 5000,
+            test: 1000,
+            classes: 10,
+            size: 32,
+            noise: 24.0,
+            jitter: 0.15,
+            scale_jitter: 0.3,
+            colour_jitter: 0.1,
+            overlap: 0.5,
+            ambiguous: 0.1,
+            label_noise: 0.03,
         }
     }
 }

@@ -12,8 +12,7 @@ use tmu_plugin::{ArtifactKind, Context, Example, Inputs, Signature, Stage};
 use super::boxes::{read_boxes, read_identity_names};
 use super::scan::{cap_images, named_identities, scan_identities, top_identities};
 use crate::imaging::{
-    Channels, DecodeJob, Fit, OnCorrupt, Prep, ResizeFilter, decode_all, default_filter, default_fit,
-    default_max_alloc_mb, default_max_dimension, default_on_corrupt, image_prep,
+    Channels, DecodeJob, Fit, MAX_ALLOC_MB, MAX_DIMENSION, OnCorrupt, Prep, ResizeFilter, decode_all, image_prep,
 };
 use crate::output::{set_train_stats, write_train_test};
 use crate::paths::resolve_root;
@@ -44,79 +43,68 @@ pub enum Crop {
 
 /// Config of `dataset.vggface2`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct VggFace2Config {
     /// VGGFace2 folder holding `<folder>/<identity>/*.jpg` (and optionally `identity_meta.csv`,
     /// `bb_landmark/`). A relative path is resolved against the current directory.
-    #[serde(default = "default_root")]
     pub root: PathBuf,
     /// The sub-folder the identities are taken from (`train` or `test`; VGGFace2's test
     /// identities are disjoint from its train identities, so train/test here split images).
-    #[serde(default = "default_folder")]
     pub folder: String,
     /// The number of identities with most images (`10`) or a list of identity folders.
-    #[serde(default = "default_identities")]
     pub identities: Identities,
     /// Use at most this many images per identity (a seeded random choice).
-    #[serde(default)]
     #[schemars(range(min = 1))]
     pub max_images_per_identity: Option<usize>,
     /// Fraction of each identity's images that goes to `test` (seeded, stratified).
-    #[serde(default = "default_test_fraction")]
     #[schemars(range(min = 0.01, max = 0.99))]
     pub test_fraction: f64,
     /// `auto` (crop to boxes when the box file exists), `boxes` (must crop) or `none`.
-    #[serde(default = "default_crop")]
     pub crop: Crop,
     /// Box file (`NAME_ID,X,Y,W,H`, NAME_ID = `<identity>/<image stem>`), relative to `root`;
     /// default `bb_landmark/loose_bb_<folder>.csv`.
-    #[serde(default)]
     pub boxes: Option<PathBuf>,
     /// Grow each box by this fraction of its width and height (half on each side).
-    #[serde(default)]
     #[schemars(range(min = 0.0, max = 2.0))]
     pub margin: f32,
     /// Output images are `size` x `size` pixels, 3 channels.
-    #[serde(default = "default_size")]
     #[schemars(range(min = 8, max = 1024))]
     pub size: u32,
     /// `center-crop` (largest centred square of the face region) or `stretch`.
-    #[serde(default = "default_fit")]
     pub fit: Fit,
     /// Resampling filter: `nearest`, `triangle`, `catmull-rom`, `gaussian`, `lanczos3`.
-    #[serde(default = "default_filter")]
     pub filter: ResizeFilter,
     /// `error` (stop, naming the file) or `skip` (leave out and count) for undecodable images.
-    #[serde(default = "default_on_corrupt")]
     pub on_corrupt: OnCorrupt,
     /// Refuse images wider or taller than this many pixels (decompression-bomb guard).
-    #[serde(default = "default_max_dimension")]
     #[schemars(range(min = 1, max = 65535))]
     pub max_dimension: u32,
     /// Refuse image files, and decoded images, larger than this many MiB.
-    #[serde(default = "default_max_alloc_mb")]
     #[schemars(range(min = 1, max = 4096))]
     pub max_alloc_mb: u64,
 }
 
-fn default_root() -> PathBuf {
-    PathBuf::from("data/vggface2")
+impl Default for VggFace2Config {
+    fn default() -> Self {
+        VggFace2Config {
+            root: PathBuf::from("data/vggface2"),
+            folder: "train".into(),
+            identities: Identities::Top(10),
+            max_images_per_identity: None,
+            test_fraction: 0.2,
+            crop: Crop::Auto,
+            boxes: None,
+            margin: 0.0,
+            size: 112,
+            fit: Fit::default(),
+            filter: ResizeFilter::default(),
+            on_corrupt: OnCorrupt::default(),
+            max_dimension: MAX_DIMENSION,
+            max_alloc_mb: MAX_ALLOC_MB,
+        }
+    }
 }
-fn default_folder() -> String {
-    "train".into()
-}
-fn default_identities() -> Identities {
-    Identities::Top(10)
-}
-fn default_test_fraction() -> f64 {
-    0.2
-}
-fn default_crop() -> Crop {
-    Crop::Auto
-}
-fn default_size() -> u32 {
-    112
-}
+
 impl VggFace2Config {
     /// Checks the options and that the image folder (and a required box file) exist:
     /// (preprocessing, root, image folder).
