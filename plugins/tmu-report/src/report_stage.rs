@@ -21,90 +21,77 @@ use crate::select::{Selection, select};
 
 /// `report.sweep` config.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReportSweepConfig {
     /// The method compared with every other one, point by point.
-    #[serde(default = "default_reference")]
     pub reference: String,
     /// The metrics compared pairwise: paths into a method's record of `eval.unlearning`
     /// (`delta`, `activation_distance`, `mia.0.1.gap`, `predictor.auc`, ...). Wins count the
     /// reference lower (read them the other way for a higher-is-better metric such as a
     /// recall); a method without the metric at any point is left out of its comparisons.
-    #[serde(default = "default_compare")]
     pub compare: Vec<String>,
     /// The metrics of the mean +- std table.
-    #[serde(default = "default_table")]
     pub table: Vec<String>,
     /// Two values whose difference is at most this count as a tie.
-    #[serde(default)]
     #[schemars(range(min = 0.0))]
     pub tie: f64,
     /// The unit of the paired tests: `"seed"` (one pair per value of `cluster_axis`, each
     /// method's values averaged over its points, which share the seed's original, twin and
     /// early models) or `"point"` (every point a pair, as if independent: p-values too small
     /// when points share models).
-    #[serde(default)]
     pub unit: PairedUnit,
     /// The axis whose points share models: the clusters of the `seed` unit and of the bootstrap
     /// interval. A point without it is a cluster of its own.
-    #[serde(default = "default_cluster_axis")]
     pub cluster_axis: String,
     /// Confidence level of the cluster bootstrap interval of each mean paired difference.
-    #[serde(default = "default_confidence")]
     #[schemars(range(min = 0.5, max = 0.999))]
     pub confidence: f64,
     /// Bootstrap resamples; when the G^G ordered draws of G clusters are fewer (G <= 5 for the
     /// default), all of them are enumerated instead (an exact, generator-free interval).
-    #[serde(default = "default_resamples")]
     #[schemars(range(min = 100, max = 1000000))]
     pub bootstrap_resamples: usize,
     /// The axis whose values are the forget set's size (the x axis of the alignment plot); when
     /// no point has it, the size is the forget set's sample count.
-    #[serde(default = "default_size_axis")]
     pub size_axis: String,
     /// Width of one plot panel, in pixels.
-    #[serde(default = "default_panel_width")]
     #[schemars(range(min = 200, max = 3000))]
     pub panel_width: u32,
     /// Height of a plot, in pixels.
-    #[serde(default = "default_height")]
     #[schemars(range(min = 200, max = 3000))]
     pub height: u32,
     /// Choose each method's setting against gold on tuning points and report the others: `{ axis
     /// = "setting", tune_axis = "seed", tune_values = [100, 101] }` (see docs/pipeline-format.md,
     /// "Tuning against gold"). Without it every point is reported as it is.
-    #[serde(default)]
     pub select: Option<Selection>,
 }
 
-fn default_reference() -> String {
-    "tmu".into()
-}
-fn default_compare() -> Vec<String> {
-    vec!["delta".into(), "activation_distance".into()]
-}
-fn default_table() -> Vec<String> {
-    ["delta", "activation_distance", "agreement", "acc.forget", "acc.test", "acc.retain", "mia.0.1.rate"]
-        .map(String::from)
-        .to_vec()
-}
-fn default_cluster_axis() -> String {
-    "seed".into()
-}
-fn default_confidence() -> f64 {
-    0.95
-}
-fn default_resamples() -> usize {
-    10_000
-}
-fn default_size_axis() -> String {
-    "fraction".into()
-}
-fn default_panel_width() -> u32 {
-    640
-}
-fn default_height() -> u32 {
-    480
+impl Default for ReportSweepConfig {
+    fn default() -> Self {
+        ReportSweepConfig {
+            reference: "tmu".into(),
+            compare: vec!["delta".into(), "activation_distance".into()],
+            table: [
+                "delta",
+                "activation_distance",
+                "agreement",
+                "acc.forget",
+                "acc.test",
+                "acc.retain",
+                "mia.0.1.rate",
+            ]
+            .map(String::from)
+            .to_vec(),
+            tie: 0.0,
+            unit: PairedUnit::default(),
+            cluster_axis: "seed".into(),
+            confidence: 0.95,
+            bootstrap_resamples: 10_000,
+            size_axis: "fraction".into(),
+            panel_width: 640,
+            height: 480,
+            select: None,
+        }
+    }
 }
 
 pub struct ReportSweep;

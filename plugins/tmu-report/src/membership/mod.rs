@@ -28,84 +28,53 @@ use crate::plots::{PALETTE, RocCurve, RocFigure, save};
 
 /// RMIA's settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RmiaConfig {
     /// Reference models per example: the first this many other shadows that never saw it.
-    #[serde(default = "default_reference_models")]
     #[schemars(range(min = 1, max = 4))]
     pub reference_models: usize,
     /// `a` of the offline approximation `Pr(x) = (1 + a)/2 * mean_out + (1 - a)/2`.
-    #[serde(default = "default_a")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub a: f64,
     /// An example beats a population sample when their likelihood-ratio quotient exceeds this.
-    #[serde(default = "default_gamma")]
     #[schemars(range(min = 0.0, max = 1000.0))]
     pub gamma: f64,
 }
 
-fn default_reference_models() -> usize {
-    2
-}
-fn default_a() -> f64 {
-    0.3
-}
-fn default_gamma() -> f64 {
-    1.0
-}
-
 impl Default for RmiaConfig {
     fn default() -> Self {
-        RmiaConfig { reference_models: default_reference_models(), a: default_a(), gamma: default_gamma() }
+        RmiaConfig { reference_models: 2, a: 0.3, gamma: 1.0 }
     }
 }
 
 /// Config of `report.membership`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct MembershipConfig {
     /// U-LiRA's floor on each Gaussian's standard deviation (a side whose models agree exactly
     /// would otherwise have none).
-    #[serde(default = "default_min_std")]
     #[schemars(range(min = 1e-9, max = 100.0))]
     pub min_std: f64,
     /// The offline RMIA (Zarifzadeh et al., 2024).
-    #[serde(default)]
     pub rmia: RmiaConfig,
     /// The false-positive rates at which the TPR is reported.
-    #[serde(default = "default_levels")]
     pub fpr_levels: Vec<f64>,
     /// Width of each plot in pixels.
-    #[serde(default = "default_width")]
     #[schemars(range(min = 200, max = 4000))]
     pub width: u32,
     /// Height of each plot in pixels.
-    #[serde(default = "default_height")]
     #[schemars(range(min = 200, max = 4000))]
     pub height: u32,
-}
-
-fn default_min_std() -> f64 {
-    0.01
-}
-fn default_levels() -> Vec<f64> {
-    vec![0.01, 0.001]
-}
-fn default_width() -> u32 {
-    720
-}
-fn default_height() -> u32 {
-    600
 }
 
 impl Default for MembershipConfig {
     fn default() -> Self {
         MembershipConfig {
-            min_std: default_min_std(),
+            min_std: 0.01,
             rmia: RmiaConfig::default(),
-            fpr_levels: default_levels(),
-            width: default_width(),
-            height: default_height(),
+            fpr_levels: vec![0.01, 0.001],
+            width: 720,
+            height: 600,
         }
     }
 }
