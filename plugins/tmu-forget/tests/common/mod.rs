@@ -171,3 +171,19 @@ pub fn weights(model: &Path) -> Vec<(String, Vec<f64>)> {
 pub fn metrics(run: &StageRun) -> serde_json::Value {
     tmu_plugin::artifact::read_metrics(&run.output("metrics")).unwrap()
 }
+
+/// Every stage kind of the plugin, in registration order.
+pub const KINDS: [&str; 12] = [
+    "forget.tmu",
+    "forget.finetune",
+    "forget.neggrad",
+    "forget.neggrad-plus",
+    "forget.random-label",
+    "forget.bad-teacher",
+    "forget.scrub",
+    "forget.salun",
+    "forget.l1-sparse",
+    "forget.ssd",
+    "forget.msg",
+    "forget.ct",
+];

@@ -160,20 +160,7 @@ fn every_stage_runs_on_a_conv_net_with_batch_norm_and_the_conv_methods_touch_its
     // The blobs images are 8x8, as the digits: a small CNN with batch norm.
     let f = common::conv_fixture(8);
     let labels = f.labels(&[true, false, true, true, false, true, false, true]);
-    for kind in [
-        "forget.tmu",
-        "forget.finetune",
-        "forget.neggrad",
-        "forget.neggrad-plus",
-        "forget.random-label",
-        "forget.bad-teacher",
-        "forget.scrub",
-        "forget.salun",
-        "forget.l1-sparse",
-        "forget.ssd",
-        "forget.msg",
-        "forget.ct",
-    ] {
+    for kind in crate::common::KINDS {
         // SSD's default alpha dampens this little network's class-0 weights so far that it loses
         // the retained samples of class 0 too; a larger alpha dampens fewer.
         // MSG re-initialises 30% of every kernel and CT transposes them all: they need a few

@@ -28,23 +28,7 @@ fn every_example_deserializes() {
 
 #[test]
 fn every_field_is_documented_defaulted_and_closed() {
-    let d = check_stage_configs(
-        tmu_forget::tmu_plugin(),
-        &[
-            "forget.tmu",
-            "forget.finetune",
-            "forget.neggrad",
-            "forget.neggrad-plus",
-            "forget.random-label",
-            "forget.bad-teacher",
-            "forget.scrub",
-            "forget.salun",
-            "forget.l1-sparse",
-            "forget.ssd",
-            "forget.msg",
-            "forget.ct",
-        ],
-    );
+    let d = check_stage_configs(tmu_forget::tmu_plugin(), &crate::common::KINDS);
     for s in &d.stages {
         let outputs: Vec<&str> = s.outputs.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(outputs, ["model", "metrics"], "{}", s.kind);

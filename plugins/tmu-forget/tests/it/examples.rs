@@ -1,22 +1,7 @@
 //! Every documented example of every unlearning stage runs on the small blobs problem (an MLP
 //! original model, four forget samples of which two are hard), as a user who copies it would.
 
-use crate::common;
-
-const KINDS: [&str; 12] = [
-    "forget.tmu",
-    "forget.finetune",
-    "forget.neggrad",
-    "forget.neggrad-plus",
-    "forget.random-label",
-    "forget.bad-teacher",
-    "forget.scrub",
-    "forget.salun",
-    "forget.l1-sparse",
-    "forget.ssd",
-    "forget.msg",
-    "forget.ct",
-];
+use crate::common::{self, KINDS};
 
 #[test]
 fn every_example_runs() {
